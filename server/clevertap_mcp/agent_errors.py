@@ -1,0 +1,91 @@
+"""Turns a Membrane client error into the sentence an agent reads in an `isError` tool result.
+
+Each message says what happened, whether anything may have changed on Membrane's or CleverTap's side, and what
+to do next. `may_have_acted` is the caller's knowledge of the request: a run or a write that may have reached
+Membrane must say "may or may not have run" rather than invite a blind retry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from clevertap_mcp.membrane.errors import (
+    ActionRunError,
+    APIError,
+    AuthenticationError,
+    ConnectError,
+    ConnectionUnusableError,
+    CredentialsError,
+    MembraneError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseLostError,
+    ServerError,
+    UnexpectedResponseError,
+)
+
+_MAX_DATA_CHARS = 1500
+
+MAY_HAVE_RUN = "It may or may not have taken effect: check (for example by reading the data back) before retrying."
+
+
+def _data_suffix(data: Any) -> str:
+    if data in (None, "", {}, []):
+        return ""
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    if len(text) > _MAX_DATA_CHARS:
+        text = text[:_MAX_DATA_CHARS] + "…"
+    return f" Details: {text}"
+
+
+def _run_id(exc: APIError) -> str:
+    run_id = getattr(exc, "action_run_id", None)
+    return f" (actionRunId {run_id})" if run_id else ""
+
+
+def tool_error(exc: MembraneError, *, may_have_acted: bool = False) -> ToolError:
+    return ToolError(describe(exc, may_have_acted=may_have_acted))
+
+
+def describe(exc: MembraneError, *, may_have_acted: bool = False) -> str:
+    if isinstance(exc, CredentialsError):
+        return str(exc)
+    if isinstance(exc, ConnectError):
+        return f"{exc} Nothing was changed. Try again shortly; if it persists, check MEMBRANE_API_URL."
+    if isinstance(exc, ResponseLostError):
+        if may_have_acted:
+            return f"{exc}. The request reached Membrane. {MAY_HAVE_RUN}"
+        return f"{exc}. Nothing was changed (this was a read); try again."
+    if isinstance(exc, UnexpectedResponseError):
+        tail = f" {MAY_HAVE_RUN}" if may_have_acted else " Try again; if it persists, Membrane may be degraded."
+        return f"{exc}.{tail}"
+    assert isinstance(exc, APIError)
+    if isinstance(exc, ActionRunError):
+        return f"The action ran and failed: {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)}"
+    if isinstance(exc, ConnectionUnusableError):
+        return (
+            f"The connection cannot be used now: {exc.message}. Call ensure_connection to check it and, "
+            "if needed, get the link the user must open."
+        )
+    if isinstance(exc, AuthenticationError):
+        return (
+            f"Membrane rejected this server's credentials (401: {exc.message}). Check MEMBRANE_TOKEN, or "
+            "MEMBRANE_WORKSPACE_KEY/MEMBRANE_WORKSPACE_SECRET, in the server's environment. Nothing was changed."
+        )
+    if isinstance(exc, PermissionDeniedError):
+        return (
+            f"Membrane refused access (403: {exc.message}). The token lacks permission for this. Nothing was changed."
+        )
+    if isinstance(exc, NotFoundError):
+        return f"Not found (404: {exc.message}). Check the id; search_actions lists action ids, ensure_connection gives the connection id."
+    if isinstance(exc, RateLimitError):
+        wait = f" Wait {exc.retry_after:.0f} s, then" if exc.retry_after is not None else " Wait a little, then"
+        return f"Membrane is rate limiting requests (429: {exc.message}). Nothing was changed.{wait} try again."
+    if isinstance(exc, ServerError):
+        tail = f" {MAY_HAVE_RUN}" if may_have_acted else " Nothing was changed; try again shortly."
+        return f"Membrane failed with HTTP {exc.status}: {exc.message}.{tail}"
+    return f"Membrane rejected the request (HTTP {exc.status}): {exc.message}.{_data_suffix(exc.data)} Fix the arguments and call again."

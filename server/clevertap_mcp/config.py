@@ -1,0 +1,75 @@
+"""Settings of the stdio server: command-line flags, then the environment, resolved once, here.
+
+Credentials (membrane-api.md §2.5, the SDK's precedence): a workspace key and secret (plus an optional tenant key)
+mint tokens; otherwise MEMBRANE_TOKEN, then MEMBRANE_ACCESS_TOKEN, is used as is. The base URL is
+MEMBRANE_API_URL, then MEMBRANE_API_URI, then Membrane's public API. With no credential the server still starts,
+so a host can list its tools, and every tool answers with `credentials_problem`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from clevertap_mcp.membrane.auth import MintedToken, StaticToken, TokenSource
+from clevertap_mcp.membrane.client import DEFAULT_API_URL
+
+if TYPE_CHECKING:
+    from clevertap_mcp.sandbox.settings import SandboxSettings
+
+DEFAULT_APP_URL = "clevertap.com"
+
+NO_CREDENTIALS = (
+    "No Membrane credentials are configured, so nothing was sent. Set MEMBRANE_TOKEN (a Membrane API token), or "
+    "MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET (plus MEMBRANE_TENANT_KEY for a tenant token), in this "
+    "server's environment (the \"env\" block of the MCP host's config), then restart the server; or start it with "
+    "--sandbox to try it against the built-in offline sandbox."
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str
+    token_source: TokenSource | None
+    credentials_problem: str | None = None
+    # When set, the server starts the built-in sandbox and talks to it instead of `api_url`.
+    sandbox: SandboxSettings | None = None
+    app_url: str = DEFAULT_APP_URL
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def resolve_api_url(env: Mapping[str, str]) -> str:
+    return (_get(env, "MEMBRANE_API_URL") or _get(env, "MEMBRANE_API_URI") or DEFAULT_API_URL).rstrip("/")
+
+
+def resolve_credentials(env: Mapping[str, str]) -> tuple[TokenSource | None, str | None]:
+    """The token source, or None and a message naming the variable to set."""
+    key, secret = _get(env, "MEMBRANE_WORKSPACE_KEY"), _get(env, "MEMBRANE_WORKSPACE_SECRET")
+    if key and secret:
+        return MintedToken(key, secret, _get(env, "MEMBRANE_TENANT_KEY")), None
+    if key or secret:
+        missing = "MEMBRANE_WORKSPACE_SECRET" if key else "MEMBRANE_WORKSPACE_KEY"
+        if not (_get(env, "MEMBRANE_TOKEN") or _get(env, "MEMBRANE_ACCESS_TOKEN")):
+            return None, (
+                f"MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET go together: {missing} is not set. "
+                "Set it (or set MEMBRANE_TOKEN instead) in this server's environment and restart the server."
+            )
+    for name in ("MEMBRANE_TOKEN", "MEMBRANE_ACCESS_TOKEN"):
+        token = _get(env, name)
+        if token:
+            return StaticToken(token, origin=name), None
+    return None, NO_CREDENTIALS
+
+
+def settings_from_env(env: Mapping[str, str], *, sandbox: SandboxSettings | None = None) -> Settings:
+    if sandbox is not None:
+        # The sandbox's own demo workspace; the real environment's credentials are never sent to it.
+        demo = MintedToken(sandbox.workspace_key, sandbox.workspace_secret, sandbox.tenant_key)
+        return Settings(api_url="", token_source=demo, sandbox=sandbox)
+    token_source, problem = resolve_credentials(env)
+    return Settings(api_url=resolve_api_url(env), token_source=token_source, credentials_problem=problem)

@@ -1,0 +1,187 @@
+"""`ensure_connection`: find or create the CleverTap connection, wait while Membrane builds it, and get the user
+through the connect link.
+
+The link reaches the user two ways at once: always as a sentence in the result the agent can show as is, and, where
+the client declared URL-mode elicitation, directly from the client. How the client is asked depends on the protocol
+era (docs/mcp-sdk.md): handshake-era clients (2025-11-25 and older, e.g. Claude Desktop) get a mid-call
+`elicitation/create` request; 2026-07-28 clients get an `InputRequiredResult` and call again with the answer, the
+connection id riding in the sealed `request_state`. Either way, an accepted link is followed by polling until the
+connection is READY or `wait_seconds` runs out; a declined one, or a client that cannot elicit, gets the message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+from mcp import MCPError
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import (
+    ClientCapabilities,
+    ElicitationCapability,
+    ElicitRequest,
+    ElicitRequestURLParams,
+    ElicitResult,
+    InputRequiredResult,
+    UrlElicitationCapability,
+)
+from mcp_types.version import is_version_at_least
+
+from clevertap_mcp.membrane.client import MembraneClient
+from clevertap_mcp.membrane.models import (
+    BUILDING,
+    CLIENT_ACTION_REQUIRED,
+    TERMINAL_FAILURE_STATES,
+    Connection,
+)
+from clevertap_mcp.results import ClientActionOut, EnsureConnectionResult
+
+MODERN_PROTOCOL = "2026-07-28"
+# Membrane holds a long-poll only while BUILDING; waiting for a human to finish the link is plain polling.
+USER_POLL_INTERVAL_SECONDS = 1.0
+ELICIT_KEY = "connect"
+
+
+def _url_elicitation_supported(ctx: Context[Any, Any]) -> bool:
+    caps = ctx.client_capabilities
+    if caps is None or caps.elicitation is None:
+        return False
+    if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
+        return caps.elicitation.url is not None
+    wanted = ClientCapabilities(elicitation=ElicitationCapability(url=UrlElicitationCapability()))
+    return ctx.session.check_client_capability(wanted)
+
+
+class ConnectFlow:
+    def __init__(self, client: MembraneClient, ctx: Context[Any, Any], wait_seconds: int) -> None:
+        self._client = client
+        self._ctx = ctx
+        self._wait_seconds = wait_seconds
+        self._deadline = anyio.current_time() + wait_seconds
+
+    def _remaining(self) -> float:
+        return self._deadline - anyio.current_time()
+
+    async def _progress(self, message: str) -> None:
+        elapsed = self._wait_seconds - max(0.0, self._remaining())
+        await self._ctx.report_progress(elapsed, self._wait_seconds, message)
+
+    async def wait_while_building(self, conn: Connection) -> Connection:
+        while conn.effective_state == BUILDING and self._remaining() >= 1:
+            await self._progress(f"Membrane is setting up connection {conn.id} (BUILDING)…")
+            conn = await self._client.get_connection(conn.id, wait_seconds=int(self._remaining()))
+        return conn
+
+    async def wait_for_user(self, conn: Connection) -> Connection:
+        """Poll while the user completes the link in their browser."""
+        while conn.effective_state == CLIENT_ACTION_REQUIRED:
+            remaining = self._remaining()
+            if remaining <= 0:
+                break
+            await self._progress("Waiting for you to finish connecting CleverTap in the browser…")
+            await anyio.sleep(min(USER_POLL_INTERVAL_SECONDS, remaining))
+            conn = await self._client.get_connection(conn.id)
+        return await self.wait_while_building(conn)
+
+    async def run(
+        self, *, app_url: str, connection_id: str | None, name: str | None
+    ) -> tuple[Connection, bool] | InputRequiredResult:
+        """The connection and whether the user was shown the link directly, or a request to elicit (modern era)."""
+        ctx = self._ctx
+        if ctx.request_state is not None:
+            return await self._resume(ctx.request_state)
+        if connection_id:
+            conn = await self._client.get_connection(connection_id)
+        else:
+            conn = await self._client.ensure_connection(app_url, name=name)
+        conn = await self.wait_while_building(conn)
+        action = conn.client_action
+        if conn.effective_state != CLIENT_ACTION_REQUIRED or action is None or not action.ui_url:
+            return conn, False
+        if self._remaining() <= 0 or not _url_elicitation_supported(ctx):
+            return conn, False
+        elicitation_id = f"clevertap-connect-{conn.id}"
+        message = f"Open this link to connect your CleverTap account: {action.description}".strip()
+        if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
+            request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=action.ui_url))
+            state = json.dumps({"connection_id": conn.id})
+            return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)
+        try:
+            answer = await ctx.elicit_url(message, action.ui_url, elicitation_id)
+        except MCPError:
+            return conn, False  # the client could not show it; the message carries the link instead
+        if answer.action != "accept":
+            return conn, False
+        conn = await self.wait_for_user(conn)
+        if conn.effective_state != CLIENT_ACTION_REQUIRED:
+            await ctx.session.send_elicit_complete(elicitation_id)
+        return conn, True
+
+    async def _resume(self, request_state: str) -> tuple[Connection, bool]:
+        try:
+            connection_id = str(json.loads(request_state)["connection_id"])
+        except (ValueError, KeyError, TypeError):
+            raise ToolError("ensure_connection was resumed with a state it did not issue; call it again.") from None
+        conn = await self._client.get_connection(connection_id)
+        answer = (self._ctx.input_responses or {}).get(ELICIT_KEY)
+        if not (isinstance(answer, ElicitResult) and answer.action == "accept"):
+            return conn, False
+        return await self.wait_for_user(conn), True
+
+
+def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureConnectionResult:
+    state = conn.effective_state
+    action = conn.client_action
+    errors = [e.message for e in conn.errors if e.message]
+    if conn.request_error is not None and conn.request_error.message:
+        errors.append(conn.request_error.message)
+    again = f'call ensure_connection again with connection_id="{conn.id}"'
+    if state in TERMINAL_FAILURE_STATES:
+        detail = "; ".join(errors) or "Membrane gave no detail"
+        raise ToolError(
+            f"The {app} connection {conn.id} is in state {state}: {detail}. It cannot be used. Ask the user to "
+            f"fix it in Membrane, then {again}; or create another with a different name."
+        )
+    if conn.is_ready:
+        message = f"The {app} connection {conn.id} is ready. Next: search_actions for what you want to do."
+    elif state == CLIENT_ACTION_REQUIRED and action is not None:
+        message = _client_action_message(conn, app=app, shown_to_user=shown_to_user, again=again)
+    elif state == BUILDING:
+        message = f"Membrane is still setting up the {app} connection {conn.id} (BUILDING). To keep waiting, {again}."
+    else:
+        message = f"The {app} connection {conn.id} is in state {state} and cannot be used now. To check again, {again}."
+    return EnsureConnectionResult(
+        connection_id=conn.id,
+        state=state,
+        app=app,
+        client_action=None
+        if action is None
+        else ClientActionOut(
+            type=action.type,
+            description=action.description,
+            ui_url=action.ui_url,
+            agent_instructions=action.agent_instructions,
+        ),
+        errors=errors,
+        message=message,
+    )
+
+
+def _client_action_message(conn: Connection, *, app: str, shown_to_user: bool, again: str) -> str:
+    action = conn.client_action
+    assert action is not None
+    if action.type == "connect":
+        ask = f"To connect {app}, open this link and sign in to your {app} account: {action.ui_url}"
+    elif action.ui_url:
+        ask = f"Membrane needs more information to finish the {app} connection: {action.description} Provide it here: {action.ui_url}"
+    else:
+        ask = f"Membrane needs more information to finish the {app} connection: {action.description}"
+    parts = [ask.rstrip(".") + "."]
+    if shown_to_user:
+        parts.append("(The link was also shown to the user directly, but it has not been completed yet.)")
+    if action.agent_instructions:
+        parts.append(f"Membrane's instructions: {action.agent_instructions}")
+    parts.append(f"When that is done, {again} to confirm it is ready.")
+    return " ".join(parts)

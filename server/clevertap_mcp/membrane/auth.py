@@ -1,0 +1,114 @@
+"""Where the Membrane bearer token comes from.
+
+Two sources (membrane-api.md §2): a static token used as is, or an HS256 JWT minted from a workspace key and secret
+exactly as the official SDK mints it (`{id: tenantKey, iss: workspaceKey, exp: now+3600}`), minted again when 60 s
+or less remain. Token values live only inside these objects: `repr` and `str` never show them, and every value is
+registered with `secrets.register` so that no log line can carry it either.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from typing import Protocol
+
+import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+from clevertap_mcp import secrets
+
+TOKEN_TTL_SECONDS = 3600
+TOKEN_MINT_THRESHOLD_SECONDS = 60
+
+
+class TokenSource(Protocol):
+    def token(self) -> str:
+        """The bearer token to send now."""
+        ...
+
+    def invalidate(self) -> bool:
+        """Forget the current token after a 401. True when a fresh token can be had (a retry may help)."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """Where the token comes from, for diagnostics; never the token itself."""
+        ...
+
+
+class StaticToken:
+    """A bearer token from the environment (MEMBRANE_TOKEN / MEMBRANE_ACCESS_TOKEN); never refreshed."""
+
+    def __init__(self, value: str, *, origin: str) -> None:
+        self._value = value
+        self._origin = origin
+        secrets.register(value)
+
+    def token(self) -> str:
+        return self._value
+
+    def invalidate(self) -> bool:
+        return False
+
+    @property
+    def description(self) -> str:
+        return f"static token from {self._origin}"
+
+    def __repr__(self) -> str:
+        return f"StaticToken(origin={self._origin!r})"
+
+
+class MintedToken:
+    """An HS256 JWT minted from the workspace key and secret, as @membranehq/sdk does."""
+
+    def __init__(
+        self,
+        workspace_key: str,
+        workspace_secret: str,
+        tenant_key: str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._workspace_key = workspace_key
+        self._secret = workspace_secret
+        self._tenant_key = tenant_key
+        self._clock = clock
+        self._value: str | None = None
+        self._expires_at = 0.0
+        secrets.register(workspace_secret)
+
+    def token(self) -> str:
+        now = self._clock()
+        if self._value is None or self._expires_at - now <= TOKEN_MINT_THRESHOLD_SECONDS:
+            self._mint(now)
+        assert self._value is not None
+        return self._value
+
+    def _mint(self, now: float) -> None:
+        exp = int(now) + TOKEN_TTL_SECONDS
+        claims: dict[str, object] = {"iss": self._workspace_key, "exp": exp}
+        if self._tenant_key:
+            claims["id"] = self._tenant_key
+        with warnings.catch_warnings():
+            # Membrane chooses workspace secrets, not us; a short one is still the one that signs.
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            self._value = jwt.encode(claims, self._secret, algorithm="HS256")
+        self._expires_at = float(exp)
+        secrets.register(self._value)
+
+    def invalidate(self) -> bool:
+        self._value = None
+        return True
+
+    @property
+    def expires_at(self) -> float | None:
+        return self._expires_at if self._value is not None else None
+
+    @property
+    def description(self) -> str:
+        tenant = f", tenant {self._tenant_key!r}" if self._tenant_key else " (workspace-level, no tenant key)"
+        return f"token minted from workspace key {self._workspace_key!r}{tenant}"
+
+    def __repr__(self) -> str:
+        return f"MintedToken(workspace_key={self._workspace_key!r}, tenant_key={self._tenant_key!r})"

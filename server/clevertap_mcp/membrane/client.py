@@ -1,0 +1,280 @@
+"""The typed async client for the part of Membrane's HTTP API that the tools use (membrane-api.md).
+
+One `httpx2.AsyncClient` (one connection pool) for the client's lifetime; one method per endpoint; every request
+goes through `_send`, which adds the bearer token, applies the timeout, retries by `RetryPolicy` and maps errors
+to the tree in `errors.py`. The client knows nothing of MCP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote, urlencode
+
+import httpx2
+from pydantic import BaseModel, ValidationError
+
+from clevertap_mcp import __version__
+from clevertap_mcp.membrane.auth import TokenSource
+from clevertap_mcp.membrane.errors import (
+    ConnectError,
+    ResponseLostError,
+    UnexpectedResponseError,
+    error_from_response,
+    is_membrane_error_body,
+)
+from clevertap_mcp.membrane.models import Action, ActionRunResult, Connection, Page, ProxyResponse
+from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
+
+__all__ = ["DEFAULT_API_URL", "MembraneClient"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.getmembrane.com"
+API_VERSION = "2025-10-21"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+# A long-poll is held by Membrane for up to `timeout` seconds; the read timeout must outlast it.
+LONG_POLL_GRACE_SECONDS = 10.0
+MAX_LONG_POLL_SECONDS = 60
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class MembraneClient:
+    def __init__(
+        self,
+        base_url: str,
+        token_source: TokenSource,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._tokens = token_source
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._http = httpx2.AsyncClient(
+            transport=transport,
+            timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
+            headers={"membrane-api-version": API_VERSION, "user-agent": f"clevertap-mcp/{__version__}"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"MembraneClient(base_url={self.base_url!r}, token_source={self._tokens!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def token_source(self) -> TokenSource:
+        return self._tokens
+
+    # --- connections -------------------------------------------------------------------------------------------
+
+    async def ensure_connection(self, app_url: str, *, name: str | None = None) -> Connection:
+        body: dict[str, Any] = {"appUrl": app_url}
+        if name:
+            body["name"] = name
+        # Ensure is find-or-create keyed by app, so resending it cannot make a second connection.
+        data = await self._json("POST", "/connections/ensure", json_body=body, idempotent=True)
+        return self._parse(Connection, data, "POST /connections/ensure")
+
+    async def get_connection(self, connection_id: str, *, wait_seconds: int | None = None) -> Connection:
+        """The connection; with `wait_seconds`, long-polled while it is BUILDING (§3.2)."""
+        params: dict[str, Any] = {}
+        timeout = self._timeout
+        if wait_seconds is not None:
+            wait = max(1, min(MAX_LONG_POLL_SECONDS, wait_seconds))
+            params = {"wait": "true", "timeout": wait}
+            timeout = wait + LONG_POLL_GRACE_SECONDS
+        path = f"/connections/{_segment(connection_id)}"
+        data = await self._json("GET", path, params=params, idempotent=True, read_timeout=timeout)
+        return self._parse(Connection, data, "GET /connections/{id}")
+
+    async def list_connections(
+        self, *, integration_key: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[Connection]:
+        params = {"integrationKey": integration_key, "cursor": cursor, "limit": limit}
+        data = await self._json("GET", "/connections", params=params, idempotent=True)
+        return self._parse(Page[Connection], data, "GET /connections")
+
+    # --- actions -----------------------------------------------------------------------------------------------
+
+    async def search_actions(
+        self, *, connection_id: str, intent: str, limit: int, cursor: str | None = None
+    ) -> Page[Action]:
+        params = {"connectionId": connection_id, "intent": intent, "limit": limit, "cursor": cursor}
+        data = await self._json("GET", "/actions", params=params, idempotent=True)
+        return self._parse(Page[Action], data, "GET /actions")
+
+    async def run_action(self, action_id: str, action_input: Any, *, connection_id: str) -> ActionRunResult:
+        path = f"/actions/{_segment(action_id)}/run"
+        data = await self._json(
+            "POST", path, params={"connectionId": connection_id}, json_body={"input": action_input}, idempotent=False
+        )
+        return self._parse(ActionRunResult, data, "POST /actions/{id}/run")
+
+    # --- proxy -------------------------------------------------------------------------------------------------
+
+    async def proxy(
+        self,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> ProxyResponse:
+        """Send `method path` through the connection and return the upstream answer verbatim.
+
+        `path` must already have passed `proxy_guard`; a query string inside it is kept byte for byte (CleverTap
+        cursors arrive percent-encoded and must not be encoded again), and `query` is appended to it.
+        """
+        url_path = f"/connections/{_segment(connection_id)}/proxy{path}"
+        if query:
+            extra = urlencode(query, quote_via=quote)
+            url_path += ("&" if "?" in url_path else "?") + extra
+        method = method.upper()
+        response = await self._send(
+            method,
+            url_path,
+            content=content,
+            headers=dict(headers or {}),
+            idempotent=method in IDEMPOTENT_METHODS,
+            proxied=True,
+        )
+        return ProxyResponse(
+            status=response.status_code, headers=list(response.headers.items()), content=response.content
+        )
+
+    # --- plumbing ----------------------------------------------------------------------------------------------
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool,
+        read_timeout: float | None = None,
+    ) -> Any:
+        response = await self._send(
+            method, path, params=params, json_body=json_body, idempotent=idempotent, read_timeout=read_timeout
+        )
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponseError(
+                f"Membrane answered {method} {path.split('?')[0]} with a body that is not JSON",
+                status=response.status_code,
+                body_text=response.text,
+            ) from None
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool,
+        read_timeout: float | None = None,
+        proxied: bool = False,
+    ) -> httpx2.Response:
+        url = self.base_url + path
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None and v != ""}
+        request_headers = dict(headers or {})
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+            request_headers["content-type"] = "application/json"
+        log_path = path.split("?")[0]
+        attempt = 0
+        reminted = False
+        while True:
+            attempt += 1
+            request_headers["authorization"] = f"Bearer {self._tokens.token()}"
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=query or None,
+                    content=content,
+                    headers=request_headers,
+                    timeout=read_timeout if read_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
+                )
+            except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+                if self._retry.should_retry_transport(reached=False, attempt=attempt, idempotent=idempotent):
+                    await self._retry.sleep(self._retry.backoff(attempt))
+                    continue
+                raise ConnectError(
+                    f"Could not reach Membrane at {self.base_url} ({type(exc).__name__}); nothing was sent"
+                ) from None
+            except httpx2.TransportError as exc:
+                if self._retry.should_retry_transport(reached=True, attempt=attempt, idempotent=idempotent):
+                    await self._retry.sleep(self._retry.backoff(attempt))
+                    continue
+                raise ResponseLostError(f"The answer to {method} {log_path} was lost ({type(exc).__name__})") from None
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            request_id = response.headers.get("x-request-id")
+            logger.debug("%s %s -> %d in %.1f ms", method, log_path, response.status_code, elapsed_ms)
+            status = response.status_code
+            if status < 400:
+                return response
+            if proxied and not _is_membrane_error(response):
+                return response  # the upstream's own answer, passed through verbatim (§9)
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if status == 401 and not reminted and self._tokens.invalidate():
+                reminted = True  # a 401 means nothing was done; one fresh token may fix it
+                continue
+            if self._retry.should_retry_status(status, attempt=attempt, idempotent=idempotent):
+                await self._retry.sleep(self._retry.backoff(attempt, retry_after))
+                continue
+            raise error_from_response(
+                status, response.text, method=method, path=log_path, request_id=request_id, retry_after=retry_after
+            )
+
+    @staticmethod
+    def _parse(model: type[ModelT], data: Any, what: str) -> ModelT:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise UnexpectedResponseError(
+                f"Membrane's answer to {what} does not match the contract: {exc.error_count()} field error(s)",
+                status=200,
+                body_text=json.dumps(data)[:2000],
+            ) from None
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_membrane_error(response: httpx2.Response) -> bool:
+    return is_membrane_error_body(response.text)

@@ -1,0 +1,121 @@
+"""What `proxy_request` may send, checked before anything leaves the process.
+
+Membrane attaches the connection's CleverTap credentials (`X-CleverTap-Account-Id`, `X-CleverTap-Passcode`) to
+whatever it proxies, and older Membrane docs let the proxied path be a full URL, which Membrane then calls as is
+(membrane-api.md §9). A path that names another host would therefore hand the customer's passcode to that host.
+So the guard accepts only CleverTap API paths in a strict form, and only headers that cannot override
+authentication or routing.
+
+Accepted path: `/<version>/<segments>` with version `1`, `2` or `api`; segments of letters, digits and `.-_~`;
+no empty, `.` or `..` segment; optionally `?query` kept byte for byte (CleverTap cursors are already
+percent-encoded, and encoding them again breaks them). Everything else is refused with `GuardError`, whose
+message says what form is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+MAX_PATH_LENGTH = 2048
+MAX_HEADER_VALUE_LENGTH = 4096
+ALLOWED_PREFIXES = ("1", "2", "api")
+ACCEPTED_FORM = "a CleverTap API path such as /1/profile.json or /1/events.json?cursor=..."
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+_QUERY = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PARAM_VALUE = re.compile(r"[A-Za-z0-9._~-]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "host",
+        "cookie",
+        "set-cookie",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
+FORBIDDEN_HEADER_PREFIXES = ("x-clevertap-",)
+
+
+class GuardError(ValueError):
+    """The request was refused before anything was sent; the message says what to change."""
+
+
+def fill_path_params(path: str, params: Mapping[str, object] | None) -> str:
+    """Replace `{name}` placeholders with the values in `params` (single path segments, nothing else)."""
+    params = params or {}
+    names = _PLACEHOLDER.findall(path)
+    missing = sorted({n for n in names if n not in params})
+    if missing:
+        raise GuardError(f"path_params is missing a value for {', '.join('{' + n + '}' for n in missing)}")
+    unused = sorted(set(params) - set(names))
+    if unused:
+        raise GuardError(f"path_params has no matching {{placeholder}} in path for: {', '.join(unused)}")
+    for name in names:
+        value = params[name]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if not _PARAM_VALUE.fullmatch(text):
+            raise GuardError(
+                f"path_params.{name} must be a single path segment of letters, digits and .-_~ (got {text[:40]!r})"
+            )
+        path = path.replace("{" + name + "}", text)
+    return path
+
+
+def check_path(path: str) -> str:
+    """The path to send, or GuardError. A path without its leading `/` gets one."""
+    if len(path) > MAX_PATH_LENGTH:
+        raise GuardError(f"path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        raise GuardError("path contains a control character (CR, LF, NUL, tab...); send " + ACCEPTED_FORM)
+    if _SCHEME.match(path) or "://" in path or path.startswith(("//", "\\", "/\\")):
+        raise GuardError("path must be relative, not a URL or //host; send " + ACCEPTED_FORM)
+    if not path.startswith("/"):
+        path = "/" + path
+    route, sep, query = path.partition("?")
+    segments = route[1:].split("/")
+    if segments[0] not in ALLOWED_PREFIXES:
+        raise GuardError(
+            f"path must start with /{', /'.join(ALLOWED_PREFIXES)} (CleverTap's API versions); send " + ACCEPTED_FORM
+        )
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise GuardError("path may not contain empty, '.' or '..' segments; send " + ACCEPTED_FORM)
+        if not _SEGMENT.fullmatch(segment):
+            raise GuardError(
+                "path segments may hold only letters, digits and .-_~ (no %, @, :, \\ or non-ASCII); send "
+                + ACCEPTED_FORM
+            )
+    if sep and not _QUERY.fullmatch(query):
+        raise GuardError("the query string in path has characters that are not URL-safe; use the query argument")
+    return path
+
+
+def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Caller headers that may be forwarded, or GuardError."""
+    checked: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise GuardError(f"header name {name[:40]!r} is not a valid HTTP header name")
+        lower = name.lower()
+        if lower in FORBIDDEN_HEADERS or lower.startswith(FORBIDDEN_HEADER_PREFIXES):
+            raise GuardError(
+                f"header {name!r} may not be set: Membrane adds CleverTap's credentials itself, and "
+                "Authorization, Host, Cookie, X-CleverTap-* and hop-by-hop headers are refused"
+            )
+        if any(ch in value for ch in "\r\n\0") or len(value) > MAX_HEADER_VALUE_LENGTH:
+            raise GuardError(f"header {name!r} has a value with CR, LF or NUL, or longer than 4096 characters")
+        checked[name] = value
+    return checked

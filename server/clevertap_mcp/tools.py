@@ -1,0 +1,177 @@
+"""The four tools: validate, make one Membrane call (or a short, named sequence), shape the result.
+
+Everything an agent could fix comes back as an `isError` result (`ToolError`) saying what to change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import InputRequiredResult
+from pydantic import Field
+
+from clevertap_mcp import proxy_guard
+from clevertap_mcp.agent_errors import tool_error
+from clevertap_mcp.connect_flow import ConnectFlow, shape_result
+from clevertap_mcp.membrane.errors import MembraneError
+from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
+from clevertap_mcp.state import AppState
+
+APP_NAME = "CleverTap"
+CLEVERTAP_INTEGRATION_KEY = "clevertap"
+# Response headers an agent may see; everything else (cookies, auth challenges, infrastructure) stays behind.
+PASSED_RESPONSE_HEADERS = frozenset(
+    {"content-type", "retry-after", "x-request-id", "location", "etag", "last-modified"}
+)
+
+ConnectionId = Annotated[
+    str | None, Field(description="Default: the connection ensure_connection returned.", min_length=1, max_length=200)
+]
+
+
+def _state(ctx: Context[AppState, Any]) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+async def _connection_id(app: AppState, connection_id: str | None) -> str:
+    if connection_id:
+        return connection_id
+    if app.last_connection_id:
+        return app.last_connection_id
+    client = app.require_client()
+    try:
+        page = await client.list_connections(integration_key=CLEVERTAP_INTEGRATION_KEY)
+    except MembraneError as exc:
+        raise tool_error(exc) from None
+    for conn in page.items:
+        if conn.is_ready:
+            app.last_connection_id = conn.id
+            return conn.id
+    raise ToolError(f"There is no ready {APP_NAME} connection yet. Call ensure_connection first.")
+
+
+async def ensure_connection(
+    ctx: Context[AppState, Any],
+    app_url: Annotated[str, Field(min_length=1, max_length=2000)] = "clevertap.com",
+    connection_id: Annotated[
+        str | None, Field(description="Check this connection instead of finding one.", min_length=1, max_length=200)
+    ] = None,
+    name: Annotated[str | None, Field(description="Name for a newly created connection.", max_length=200)] = None,
+    wait_seconds: Annotated[int, Field(ge=0, le=300)] = 20,
+) -> EnsureConnectionResult | InputRequiredResult:
+    """Find or create the CleverTap connection and wait until it is usable. Call this first.
+
+    If state is CLIENT_ACTION_REQUIRED, show `message` (it has the link) to the user, then call again with
+    connection_id once they have finished. Credentials are never asked for in chat.
+    """
+    app = _state(ctx)
+    client = app.require_client()
+    flow = ConnectFlow(client, ctx, wait_seconds)
+    try:
+        outcome = await flow.run(app_url=app_url, connection_id=connection_id, name=name)
+    except MembraneError as exc:
+        raise tool_error(exc) from None
+    if isinstance(outcome, InputRequiredResult):
+        return outcome
+    conn, shown = outcome
+    app.last_connection_id = conn.id
+    return shape_result(conn, app=APP_NAME, shown_to_user=shown)
+
+
+async def search_actions(
+    ctx: Context[AppState, Any],
+    intent: Annotated[str, Field(description="What you want to do, in plain words.", min_length=1, max_length=200)],
+    connection_id: ConnectionId = None,
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    cursor: Annotated[str | None, Field(max_length=200)] = None,
+) -> SearchActionsResult:
+    """Find CleverTap actions for an intent, best match first, each with the input_schema run_action needs."""
+    app = _state(ctx)
+    client = app.require_client()
+    conn_id = await _connection_id(app, connection_id)
+    try:
+        page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+    except MembraneError as exc:
+        raise tool_error(exc) from None
+    actions = [
+        ActionOut(id=a.id, key=a.key or None, name=a.name, description=a.description, input_schema=a.input_schema)
+        for a in page.items
+    ]
+    return SearchActionsResult(actions=actions, next_cursor=page.next_cursor)
+
+
+async def run_action(
+    ctx: Context[AppState, Any],
+    action_id: Annotated[str, Field(description="An id or key from search_actions.", min_length=1, max_length=200)],
+    input: Annotated[dict[str, Any], Field(description="Matches the action's input_schema.")] = {},  # noqa: B006
+    connection_id: ConnectionId = None,
+) -> RunActionResult:
+    """Run a CleverTap action found with search_actions. Writes (uploads, campaigns, deletes) take effect at once."""
+    app = _state(ctx)
+    client = app.require_client()
+    conn_id = await _connection_id(app, connection_id)
+    try:
+        result = await client.run_action(action_id, input, connection_id=conn_id)
+    except MembraneError as exc:
+        raise tool_error(exc, may_have_acted=True) from None
+    return RunActionResult(output=result.output, action_run_id=result.action_run_id)
+
+
+async def proxy_request(
+    ctx: Context[AppState, Any],
+    path: Annotated[
+        str,
+        Field(
+            description="CleverTap API path, e.g. /1/profile.json or /1/events.json?cursor=<cursor as given>.",
+            min_length=1,
+            max_length=proxy_guard.MAX_PATH_LENGTH,
+        ),
+    ],
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET",
+    query: dict[str, str | int | float | bool] | None = None,
+    headers: dict[str, str] | None = None,
+    body: Annotated[Any, Field(description="JSON body.")] = None,
+    raw_body: Annotated[str | None, Field(description="Body sent as is, instead of body.")] = None,
+    path_params: Annotated[dict[str, str | int] | None, Field(description="Values for {name} in path.")] = None,
+    connection_id: ConnectionId = None,
+) -> ProxyResult:
+    """Send a raw CleverTap REST request through the connection; CleverTap's credentials are added for you.
+
+    Use only when no action fits. Returns CleverTap's status and body as is (a 200 may still say "status": "fail").
+    """
+    app = _state(ctx)
+    client = app.require_client()
+    if body is not None and raw_body is not None:
+        raise ToolError("Send either body (JSON) or raw_body (text), not both.")
+    try:
+        final_path = proxy_guard.check_path(proxy_guard.fill_path_params(path, path_params))
+        safe_headers = proxy_guard.check_headers(headers)
+    except proxy_guard.GuardError as exc:
+        raise ToolError(f"Refused before sending: {exc}.") from None
+    content: bytes | None = None
+    if body is not None:
+        content = json.dumps(body, separators=(",", ":")).encode()
+        safe_headers.setdefault("Content-Type", "application/json")
+    elif raw_body is not None:
+        content = raw_body.encode()
+        if not any(k.lower() == "content-type" for k in safe_headers):
+            safe_headers["Content-Type"] = "text/plain; charset=utf-8"
+    conn_id = await _connection_id(app, connection_id)
+    str_query = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()}
+    try:
+        response = await client.proxy(
+            conn_id, method, final_path, query=str_query, headers=safe_headers, content=content
+        )
+    except MembraneError as exc:
+        raise tool_error(exc, may_have_acted=method != "GET") from None
+    text = response.content.decode("utf-8", errors="replace")
+    parsed: Any
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = text
+    out_headers = {k.lower(): v for k, v in response.headers if k.lower() in PASSED_RESPONSE_HEADERS}
+    return ProxyResult(status=response.status, headers=out_headers, body=parsed)

@@ -1,0 +1,73 @@
+"""Shared fixtures: the anyio backend, recognisable credentials, and the record of everything the server wrote.
+
+Every log record emitted during the suite (at DEBUG) and every tool result the tests receive is kept in
+`WRITTEN`; `test_secrets_never_written.py` runs last and scans it all for the credentials below.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from clevertap_mcp.sandbox.server import SandboxServer
+
+from clevertap_mcp.sandbox.settings import SandboxSettings
+
+# Recognisable values: if one of these shows up in anything the server wrote, it leaked.
+LEAK_TOKEN = "tok-LEAKCHECK-7f3a9c1e5b"
+LEAK_SECRET = "wsk-LEAKCHECK-secret-42d1"
+
+WRITTEN: list[str] = []
+
+
+class _Recorder(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        WRITTEN.append(self.format(record))
+
+
+_recorder = _Recorder(level=logging.DEBUG)
+_recorder.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_logs() -> Iterator[None]:
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(_recorder)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(_recorder)
+    root.setLevel(previous)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The secret scan reads what every other test wrote, so it runs last."""
+    items.sort(key=lambda item: item.module.__name__ == "test_secrets_never_written" if item.module else False)
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
+    """Starts real sandboxes on 127.0.0.1 (free ports) with the given settings; stops them after the test."""
+    started: list[SandboxServer] = []
+
+    def make(**overrides: Any) -> SandboxServer:
+        server = SandboxServer(SandboxSettings(**overrides))
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
+    return sandbox_factory()

@@ -1,0 +1,38 @@
+"""Traffic with recognisable credentials, so the final secret scan has something to find if anything leaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from clevertap_mcp.membrane.auth import MintedToken, StaticToken
+from conftest import LEAK_SECRET, LEAK_TOKEN
+from helpers import call, error_text, mcp_client, ok
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_whole_session_with_a_recognisable_workspace_secret(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(workspace_secret=LEAK_SECRET, auto_connect=True)
+    token = MintedToken("sandbox-workspace", LEAK_SECRET, "sandbox-tenant")
+    async with mcp_client(sandbox.base_url, token) as client:
+        ok(await call(client, "ensure_connection"))
+        ok(await call(client, "search_actions", {"intent": "upload events"}))
+        ok(
+            await call(
+                client,
+                "run_action",
+                {"action_id": "get-event-count", "input": {"event_name": "Charged", "from": 20200101, "to": 20200102}},
+            )
+        )
+        ok(await call(client, "proxy_request", {"path": "/1/now.json", "method": "POST", "body": {}}))
+        error_text(await call(client, "run_action", {"action_id": "get-event-count", "input": {"event_name": 1}}))
+        error_text(await call(client, "proxy_request", {"path": "https://attacker.example/x"}))
+
+
+async def test_a_rejected_static_token_is_never_echoed(sandbox: Any) -> None:
+    async with mcp_client(sandbox.base_url, StaticToken(LEAK_TOKEN, origin="MEMBRANE_TOKEN")) as client:
+        for tool, args in [("ensure_connection", {}), ("search_actions", {"intent": "x", "connection_id": "c"})]:
+            text = error_text(await call(client, tool, args))
+            assert "401" in text
