@@ -13,7 +13,7 @@ DEMO_WORKSPACE_SECRET = "sandbox-secret"  # noqa: S105 - a published demo creden
 DEMO_TENANT_KEY = "sandbox-tenant"
 
 DEMO_CLEVERTAP_ACCOUNT_ID = "TEST-R78-ZZ6-5Z7Z"
-DEMO_CLEVERTAP_PASSCODE = "SANDBOX-PASSCODE-1"  # noqa: S105 - the emulator's demo account, not a real one
+DEMO_CLEVERTAP_PASSCODE = "SANDBOX-PASSCODE-1"  # the emulator's demo account, not a real one
 DEMO_CLEVERTAP_REGION = "eu1"
 
 
@@ -33,3 +33,21 @@ class SandboxSettings:
     clock: float | None = None
     # Polls of /1/counts/* that answer `partial` before `success` (clevertap-api.md §9, default 1).
     count_partial_polls: int = 1
+    # --- CleverTap emulator (clevertap-api.md); each is a point the contract leaves open, at its documented default.
+    # First-page GETs of a new export cursor that answer code 2 "Request still in progress" (§8, default off).
+    cursor_pending_polls: int = 0
+    # Cursor lifetimes in seconds (§8, unconfirmed): events 4 h from creation or 1 h idle, profiles 4 days.
+    event_cursor_ttl: float = 4 * 3600
+    event_cursor_idle_ttl: float = 3600
+    profile_cursor_ttl: float = 4 * 86400
+    # Page size of /1/events.json and /1/profiles.json when batch_size is absent (unconfirmed; clevertap-node's 10).
+    default_batch_size: int = 10
+    # Properties per event before 522 (§7.2: 256 in older docs, "100, configurable" in a 2026 revision).
+    max_event_properties: int = 256
+    # Over-long keys/values are rejected by default; True truncates them instead (§7.2, unconfirmed).
+    upload_truncate_long_values: bool = False
+    # Robustness switches of §14 #14: `success` despite unprocessed records, and `record` echoed as a JSON string.
+    upload_success_with_unprocessed: bool = False
+    upload_record_as_string: bool = False
+    # Seconds before deleted profiles leave exports, lookups and counts (§12, default 0).
+    delete_delay_seconds: float = 0.0

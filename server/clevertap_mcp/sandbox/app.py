@@ -1,0 +1,115 @@
+"""The combined sandbox: one ASGI app serving Membrane's API, the connect page, the control plane and CleverTap.
+
+    /                 the emulated Membrane API (membrane/routes.py)
+    /ui/connect/{id}  the connect page (membrane/connect_page.py)
+    /_sandbox/...     the control plane (control.py)
+    /clevertap/{region}/1/...   the emulated CleverTap API (clevertap/routes.py)
+
+The Membrane side reaches CleverTap over HTTP at `root_url + "/clevertap/{region}"`, through one client opened in the
+app's lifespan. Served by uvicorn (server.py) that is a loopback call to the same server. Driven in-process, pass
+`outbound_transport=httpx2.ASGITransport`: the factory receives this very app, so those calls stay in the process too.
+ASGITransport does not run lifespans, so in-process callers enter `app.router.lifespan_context(app)` themselves.
+
+`POST /_sandbox/reset` swaps in a freshly seeded CleverTap world and app and empties the Membrane state and the
+request log; the outbound client and routes stay, so a running server needs no restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
+from clevertap_mcp.sandbox.control import CONTROL_PREFIX, Interceptor, RequestLog, RequestMiddleware, control_routes
+from clevertap_mcp.sandbox.membrane.connect_page import connect_routes
+from clevertap_mcp.sandbox.membrane.errors import MembraneError
+from clevertap_mcp.sandbox.membrane.routes import MembraneApi, membrane_error_handler, route_not_found_handler
+from clevertap_mcp.sandbox.membrane.search import CATALOG
+from clevertap_mcp.sandbox.membrane.state import MembraneState
+from clevertap_mcp.sandbox.membrane.upstream import TransportFactory, Upstream
+from clevertap_mcp.sandbox.settings import SandboxSettings
+
+__all__ = ["CLEVERTAP_PREFIX", "CONNECT_PREFIX", "CleverTapMount", "SandboxParts", "build_sandbox_app", "parts_of"]
+
+CLEVERTAP_PREFIX = "/clevertap"
+CONNECT_PREFIX = "/ui"
+
+
+@dataclass(frozen=True)
+class SandboxParts:
+    """The live pieces of one sandbox app, for tests and for knobs added later (fault injection)."""
+
+    state: MembraneState
+    clevertap: CleverTapMount
+    log: RequestLog
+    upstream: Upstream
+    interceptors: list[Interceptor]
+
+
+def parts_of(app: Starlette) -> SandboxParts:
+    parts = app.state.sandbox
+    if not isinstance(parts, SandboxParts):
+        raise TypeError("not an app built by build_sandbox_app")
+    return parts
+
+
+class CleverTapMount:
+    """The CleverTap emulator behind a stable ASGI entry, so a reset can swap in a freshly seeded world."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self.world = CleverTapWorld.seeded(self.settings)
+        self._app = build_clevertap_app(self.world)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+
+def build_sandbox_app(
+    settings: SandboxSettings, *, root_url: str, outbound_transport: TransportFactory | None = None
+) -> Starlette:
+    """The sandbox served at `root_url` (no trailing slash needed), reaching its CleverTap through `root_url`."""
+    root_url = root_url.rstrip("/")
+    state = MembraneState(settings, connect_url=f"{root_url}{CONNECT_PREFIX}/connect")
+    upstream = Upstream(root_url, outbound_transport)
+    log = RequestLog()
+    clevertap = CleverTapMount(settings)
+    interceptors: list[Interceptor] = []
+
+    def reset() -> None:
+        state.reset()
+        clevertap.reset()
+        log.clear()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncGenerator[None]:
+        async with upstream.opened(app):
+            yield
+
+    clevertap_app: ASGIApp = clevertap
+    app = Starlette(
+        routes=[
+            Mount(CONTROL_PREFIX, routes=control_routes(state, log, reset, root_url)),
+            Mount(CONNECT_PREFIX, routes=connect_routes(state, upstream)),
+            Mount(CLEVERTAP_PREFIX, app=clevertap_app),
+            *MembraneApi(state, CATALOG, upstream, log).routes(),
+        ],
+        middleware=[Middleware(RequestMiddleware, log=log, interceptors=interceptors)],
+        exception_handlers={
+            MembraneError: membrane_error_handler,
+            HTTPException: route_not_found_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.sandbox = SandboxParts(state, clevertap, log, upstream, interceptors)
+    return app

@@ -1,0 +1,109 @@
+"""Cursor pagination of /1/events.json and /1/profiles.json (clevertap-api.md §8), declared once for both.
+
+A query is evaluated when it is POSTed; the cursor walks that snapshot. Cursors are base64-like tokens handed out
+percent-encoded; the store keeps them decoded, so a client that passes them on untouched finds them after the
+server's single decode, and one that encoded them again does not.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from clevertap_mcp.sandbox.clevertap.errors import CursorInvalidated, IncorrectUsage, StillInProgress
+
+__all__ = ["CursorPolicy", "CursorStore"]
+
+
+@dataclass(frozen=True)
+class CursorPolicy:
+    ttl: float  # seconds from the query's creation
+    idle_ttl: float | None  # seconds since the last page fetch, None when cursors never idle out
+
+
+@dataclass
+class _Export:
+    kind: str
+    records: list[dict[str, Any]]
+    batch_size: int
+    policy: CursorPolicy
+    created: float
+    last_used: float
+    pending_polls: int  # first-page fetches still to answer "Request still in progress"
+
+
+@dataclass
+class _Cursor:
+    export: _Export
+    offset: int
+    next_token: str | None = None
+
+
+class CursorStore:
+    """One account's cursors."""
+
+    def __init__(self, account_id: str) -> None:
+        self._account_id = account_id
+        self._cursors: dict[str, _Cursor] = {}
+        self._issued = 0
+
+    def open(
+        self,
+        kind: str,
+        records: list[dict[str, Any]],
+        *,
+        batch_size: int,
+        policy: CursorPolicy,
+        now: float,
+        pending_polls: int,
+    ) -> str:
+        """A new export over `records`; returns its first cursor, percent-encoded as CleverTap sends it."""
+        export = _Export(kind, records, batch_size, policy, now, now, pending_polls)
+        return quote(self._issue(export, 0), safe="")
+
+    def page(self, kind: str, cursor: str, now: float) -> dict[str, Any]:
+        """The page at `cursor` (already decoded once by the HTTP layer) as CleverTap's success body."""
+        entry = self._cursors.get(cursor)
+        if entry is None or entry.export.kind != kind:
+            if entry is None and "%" in cursor and unquote(cursor) in self._cursors:
+                raise IncorrectUsage
+            raise CursorInvalidated
+        export = entry.export
+        if self._expired(export, now):
+            self._forget(export)
+            raise CursorInvalidated
+        export.last_used = now
+        if entry.offset == 0 and export.pending_polls > 0:
+            export.pending_polls -= 1
+            raise StillInProgress
+        records = export.records[entry.offset : entry.offset + export.batch_size]
+        body: dict[str, Any] = {"status": "success", "previous_cursor": cursor}
+        end = entry.offset + export.batch_size
+        if end < len(export.records):
+            if entry.next_token is None:
+                entry.next_token = self._issue(export, end)
+            body["next_cursor"] = quote(entry.next_token, safe="")
+        if records:
+            # An empty range comes back with no `records` key at all (lib-observed).
+            body["records"] = records
+        return body
+
+    def _issue(self, export: _Export, offset: int) -> str:
+        self._issued += 1
+        digest = hashlib.sha256(f"{self._account_id}:{export.kind}:{self._issued}".encode()).digest()
+        token = base64.b64encode(digest[:16]).decode()  # 24 chars ending in "==", with + and / as CleverTap's do
+        self._cursors[token] = _Cursor(export, offset)
+        return token
+
+    @staticmethod
+    def _expired(export: _Export, now: float) -> bool:
+        if now - export.created > export.policy.ttl:
+            return True
+        return export.policy.idle_ttl is not None and now - export.last_used > export.policy.idle_ttl
+
+    def _forget(self, export: _Export) -> None:
+        for token in [token for token, entry in self._cursors.items() if entry.export is export]:
+            del self._cursors[token]

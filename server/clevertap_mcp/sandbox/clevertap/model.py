@@ -1,0 +1,113 @@
+"""The things a CleverTap account holds: profiles, their device tokens, events and campaigns.
+
+Plain data with no rules; the rules live in the modules that change it (upload, exports, campaigns, state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "COMPLETED",
+    "RUNNING",
+    "SCHEDULED",
+    "STOPPED",
+    "Account",
+    "Campaign",
+    "Event",
+    "Profile",
+    "Token",
+    "object_id_for",
+]
+
+# Campaign states of targets/list.json (clevertap-api.md §11, unconfirmed set).
+SCHEDULED, RUNNING, COMPLETED, STOPPED = "scheduled", "running", "completed", "stopped"
+
+
+def object_id_for(account_id: str, identity: str) -> str:
+    """The CleverTap GUID the emulator gives a profile it creates for an identity: stable, `__g` + 32 hex."""
+    return "__g" + hashlib.sha256(f"{account_id}:{identity}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class Token:
+    id: str
+    type: str  # apns, gcm, fcm, wns, mpns, chrome
+    keys: dict[str, str] | None = None
+
+
+@dataclass
+class Profile:
+    object_id: str
+    identity: str | None
+    seq: int  # the numeric `id` CleverTap shows in export records
+    data: dict[str, Any] = field(default_factory=dict[str, Any])
+    # Platform facts the SDK would report; a profile made by an upload has none yet.
+    platform: str | None = None  # Android, iOS, Web
+    os_version: str | None = None
+    app_version: str | None = None
+    make: str | None = None
+    model: str | None = None
+    device: str | None = None  # mobile, tablet, desktop
+    browser: str | None = None  # chrome, firefox, ... for Web; None for apps
+    tokens: list[Token] = field(default_factory=list[Token])
+
+
+@dataclass
+class Event:
+    object_id: str
+    name: str
+    ts: int  # epoch seconds, UTC
+    props: dict[str, Any]
+    session: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+@dataclass
+class Campaign:
+    id: int
+    name: str
+    target_mode: str
+    scheduled_on: int  # epoch seconds of the (planned) start
+    status: str
+    api_created: bool  # dashboard campaigns never appear in targets/list.json
+    result: dict[str, int] = field(default_factory=dict[str, int])
+    request: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+@dataclass
+class Account:
+    account_id: str
+    passcode: str
+    region: str
+    profiles: dict[str, Profile] = field(default_factory=dict[str, Profile])  # by object_id
+    by_identity: dict[str, str] = field(default_factory=dict[str, str])  # identity -> object_id
+    events: list[Event] = field(default_factory=list[Event])
+    # Event names the account knows; queries on any other name get "Invalid event".
+    event_names: set[str] = field(default_factory=set[str])
+    campaigns: dict[int, Campaign] = field(default_factory=dict[int, Campaign])
+    # object_id -> epoch seconds at which an accepted deletion takes effect.
+    pending_deletions: dict[str, float] = field(default_factory=dict[str, float])
+    last_seq: int = 0
+
+    def find(self, identity: str | None = None, object_id: str | None = None) -> Profile | None:
+        if identity is not None:
+            object_id = self.by_identity.get(identity)
+        return self.profiles.get(object_id) if object_id is not None else None
+
+    def add_profile(self, profile: Profile) -> None:
+        self.profiles[profile.object_id] = profile
+        if profile.identity is not None:
+            self.by_identity[profile.identity] = profile.object_id
+
+    def remove_profiles(self, object_ids: set[str]) -> None:
+        for object_id in object_ids:
+            profile = self.profiles.pop(object_id, None)
+            if profile is not None and profile.identity is not None:
+                self.by_identity.pop(profile.identity, None)
+        self.events = [event for event in self.events if event.object_id not in object_ids]
+
+    def next_seq(self) -> int:
+        self.last_seq += 1
+        return self.last_seq

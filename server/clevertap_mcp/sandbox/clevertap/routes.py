@@ -1,0 +1,148 @@
+"""The CleverTap emulator's route table: `/{region}/1/...` paths whose handlers parse, call the world, render.
+
+The region segment stands for the regional host (eu1.api.clevertap.com and friends). Auth comes first, then the
+body: malformed JSON is HTTP 400, every other refusal is rendered by the errors.py class the world raised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+from urllib.parse import unquote
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from clevertap_mcp.sandbox.clevertap.errors import (
+    BadRequest,
+    CleverTapError,
+    CursorInvalidated,
+    InvalidRequestId,
+    MethodNotAllowed,
+    NotFound,
+)
+from clevertap_mcp.sandbox.clevertap.model import Account
+from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, Kind
+
+__all__ = ["build_clevertap_app"]
+
+_Handler = Callable[[Request], Awaitable[Response]]
+_Operation = Callable[[Request, Account], Awaitable[dict[str, Any]]]
+
+
+def _render(error: CleverTapError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status_code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Router misses (unknown path, wrong method) in CleverTap's fail-body form rather than Starlette's text."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        return _render(MethodNotAllowed())
+    if status == 404:
+        return _render(NotFound())
+    return JSONResponse({"status": "fail", "error": "Internal Server Error", "code": status}, status_code=status)
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}  # an empty POST reads as `{}`, which the operation then validates
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest("Malformed JSON in the request body", 400) from None
+
+
+async def _object(request: Request) -> dict[str, Any]:
+    value = await _json(request)
+    if not isinstance(value, dict):
+        raise BadRequest("The request body must be a JSON object", 400)
+    return cast(dict[str, Any], value)
+
+
+def _raw_param(request: Request, name: str) -> str | None:
+    """A query parameter decoded exactly once, with `+` kept: cursors are base64 and arrive percent-encoded."""
+    query = cast(bytes, request.scope.get("query_string", b"")).decode("latin-1")
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key) == name:
+            return unquote(value)
+    return None
+
+
+def build_clevertap_app(world: CleverTapWorld) -> Starlette:
+    """The emulator as an ASGI app serving `world`."""
+
+    def endpoint(operation: _Operation) -> _Handler:
+        async def handle(request: Request) -> Response:
+            region = str(request.path_params["region"])
+            try:
+                if region not in REGIONS and region not in REGION_ALIASES:
+                    raise NotFound
+                headers = request.headers
+                account = world.authenticate(
+                    region, headers.get("x-clevertap-account-id"), headers.get("x-clevertap-passcode")
+                )
+                return JSONResponse(await operation(request, account))
+            except CleverTapError as error:
+                return _render(error)
+
+        return handle
+
+    async def upload(request: Request, account: Account) -> dict[str, Any]:
+        dry_run = request.query_params.get("dryRun", "0").lower() in ("1", "true")
+        return world.upload(account, await _json(request), dry_run=dry_run)
+
+    def export(kind: Kind) -> _Operation:
+        async def operation(request: Request, account: Account) -> dict[str, Any]:
+            if request.method == "POST":
+                return world.open_export(account, kind, await _object(request), request.query_params)
+            cursor = _raw_param(request, "cursor")
+            if not cursor:
+                raise CursorInvalidated
+            return world.export_page(account, kind, cursor)
+
+        return operation
+
+    def count(kind: Kind) -> _Operation:
+        async def operation(request: Request, account: Account) -> dict[str, Any]:
+            req_id = request.query_params.get("req_id")
+            if request.method == "POST":
+                if req_id is not None:
+                    raise InvalidRequestId(": poll with GET on the path that issued it")
+                return world.start_count(account, kind, await _object(request))
+            if req_id is None:
+                raise InvalidRequestId(": req_id is required")
+            return world.poll_count(account, kind, req_id)
+
+        return operation
+
+    async def profile(request: Request, account: Account) -> dict[str, Any]:
+        return world.lookup_profile(account, request.query_params)
+
+    def simple(method: Callable[[Account, dict[str, Any]], dict[str, Any]]) -> _Operation:
+        async def operation(request: Request, account: Account) -> dict[str, Any]:
+            return method(account, await _object(request))
+
+        return operation
+
+    routes = [
+        Route("/{region}/1/upload", endpoint(upload), methods=["POST"]),
+        Route("/{region}/1/events.json", endpoint(export("events")), methods=["GET", "POST"]),
+        Route("/{region}/1/profiles.json", endpoint(export("profiles")), methods=["GET", "POST"]),
+        Route("/{region}/1/profile.json", endpoint(profile), methods=["GET"]),
+        Route("/{region}/1/counts/events.json", endpoint(count("events")), methods=["GET", "POST"]),
+        Route("/{region}/1/counts/profiles.json", endpoint(count("profiles")), methods=["GET", "POST"]),
+        Route("/{region}/1/now.json", endpoint(simple(world.real_time)), methods=["POST"]),
+        Route("/{region}/1/targets/list.json", endpoint(simple(world.list_campaigns)), methods=["POST"]),
+        Route("/{region}/1/targets/result.json", endpoint(simple(world.campaign_result)), methods=["POST"]),
+        Route("/{region}/1/targets/create.json", endpoint(simple(world.create_campaign)), methods=["POST"]),
+        Route("/{region}/1/targets/stop.json", endpoint(simple(world.stop_campaign)), methods=["POST"]),
+        Route("/{region}/1/delete/profiles.json", endpoint(simple(world.delete_profiles)), methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

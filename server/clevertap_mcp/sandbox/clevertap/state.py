@@ -1,0 +1,230 @@
+"""The CleverTap world: accounts and their data, and one method per API operation. No HTTP here.
+
+Methods take parsed requests, apply CleverTap's rules and return the success body, or raise an errors.py class.
+None of them awaits, so on the single event loop each runs to completion before another request's starts: that is
+what keeps the world consistent under concurrent requests.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from clevertap_mcp.sandbox.clevertap import campaigns, upload
+from clevertap_mcp.sandbox.clevertap.counts import CountRequests
+from clevertap_mcp.sandbox.clevertap.errors import InvalidCredentials, Refused, UserNotFound
+from clevertap_mcp.sandbox.clevertap.exports import CursorPolicy, CursorStore
+from clevertap_mcp.sandbox.clevertap.model import Account, Profile
+from clevertap_mcp.sandbox.clevertap.query import parse_query, select_events
+from clevertap_mcp.sandbox.clevertap.realtime import real_time
+from clevertap_mcp.sandbox.clevertap.records import (
+    RecordOptions,
+    event_record,
+    event_summaries,
+    lookup_record,
+    profile_record,
+)
+from clevertap_mcp.sandbox.settings import SandboxSettings
+
+__all__ = ["REGIONS", "CleverTapWorld", "Kind"]
+
+Kind = Literal["events", "profiles"]
+# Regional host prefixes (§1). `api` is the plain api.clevertap.com host, which serves Europe like eu1.
+REGIONS = frozenset({"eu1", "in1", "sg1", "us1", "aps3", "mec1"})
+REGION_ALIASES = {"api": "eu1"}
+MAX_BATCH_SIZE = 5000
+MAX_DELETE_VALUES = 100
+_BOOLS = {"true": True, "1": True, "false": False, "0": False}
+
+
+class CleverTapWorld:
+    def __init__(self, settings: SandboxSettings, accounts: Iterable[Account] = ()) -> None:
+        self.settings = settings
+        self._clock_offset = 0.0
+        self._accounts: dict[tuple[str, str], Account] = {}
+        self._cursors: dict[str, CursorStore] = {}
+        self._counts: dict[str, CountRequests] = {}
+        for account in accounts:
+            self.add_account(account)
+
+    @classmethod
+    def seeded(cls, settings: SandboxSettings) -> CleverTapWorld:
+        """The deterministic demo world of `settings.seed` and `settings.profiles`."""
+        from clevertap_mcp.sandbox.clevertap.seed import seed_demo_account  # seed builds on this module's types
+
+        world = cls(settings)
+        world.add_account(seed_demo_account(settings.seed, settings.profiles, anchor=world.now()))
+        return world
+
+    # Clock and accounts ------------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Epoch seconds: the pinned settings.clock when set, else the real clock; plus any advance_clock."""
+        base = self.settings.clock if self.settings.clock is not None else time.time()
+        return base + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the world's clock forward (a test and control-plane knob; the emulated API never calls it)."""
+        self._clock_offset += seconds
+
+    def add_account(self, account: Account) -> None:
+        self._accounts[(account.region, account.account_id)] = account
+        self._cursors[account.account_id] = CursorStore(account.account_id)
+        self._counts[account.account_id] = CountRequests(account.account_id)
+
+    def account(self, region: str, account_id: str) -> Account | None:
+        return self._accounts.get((REGION_ALIASES.get(region, region), account_id))
+
+    def authenticate(self, region: str, account_id: str | None, passcode: str | None) -> Account:
+        """The account these headers open on this regional host; InvalidCredentials otherwise (wrong region too)."""
+        account = self.account(region, account_id) if account_id else None
+        if account is None or passcode is None or not hmac.compare_digest(account.passcode, passcode):
+            raise InvalidCredentials
+        self._settle(account)
+        return account
+
+    def _settle(self, account: Account) -> None:
+        """Carry out deletions whose delay has passed."""
+        now = self.now()
+        due = {object_id for object_id, at in account.pending_deletions.items() if at <= now}
+        if due:
+            account.remove_profiles(due)
+            for object_id in due:
+                del account.pending_deletions[object_id]
+
+    # Upload ------------------------------------------------------------------------------------------------------
+
+    def upload(self, account: Account, payload: Any, *, dry_run: bool) -> dict[str, Any]:
+        return upload.upload(account, payload, self.settings, self.now(), dry_run=dry_run)
+
+    # Exports and lookup ------------------------------------------------------------------------------------------
+
+    def open_export(
+        self, account: Account, kind: Kind, body: dict[str, Any], params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Step 1 of §8: evaluate the query and hand out the first cursor, even for an empty range."""
+        batch_size = _batch_size(params.get("batch_size"), self.settings.default_batch_size)
+        options = RecordOptions(
+            app=_flag(params, "app", default=False),
+            events=_flag(params, "events", default=True),
+            profile=_flag(params, "profile", default=True),
+        )
+        events = select_events(account, parse_query(body, account, self.now()))
+        if kind == "events":
+            records = [event_record(e, account.profiles.get(e.object_id), options) for e in events]
+            policy = CursorPolicy(self.settings.event_cursor_ttl, self.settings.event_cursor_idle_ttl)
+        else:
+            summaries = event_summaries(account.events)
+            who = dict.fromkeys(event.object_id for event in events)
+            profiles = [account.profiles[oid] for oid in who if oid in account.profiles]
+            records = [profile_record(p, summaries.get(p.object_id, {}), options) for p in profiles]
+            policy = CursorPolicy(self.settings.profile_cursor_ttl, None)
+        cursor = self._cursors[account.account_id].open(
+            kind,
+            records,
+            batch_size=batch_size,
+            policy=policy,
+            now=self.now(),
+            pending_polls=self.settings.cursor_pending_polls,
+        )
+        return {"status": "success", "cursor": cursor}
+
+    def export_page(self, account: Account, kind: Kind, cursor: str) -> dict[str, Any]:
+        """Step 2 of §8: the page at `cursor`, decoded once by the HTTP layer."""
+        return self._cursors[account.account_id].page(kind, cursor, self.now())
+
+    def lookup_profile(self, account: Account, params: Mapping[str, str]) -> dict[str, Any]:
+        """GET /1/profile.json with exactly one of email, identity, objectId."""
+        given = {name: params[name] for name in ("email", "identity", "objectId") if params.get(name)}
+        if len(given) != 1:
+            raise Refused("Exactly one of email, identity or objectId is required", 400)
+        name, value = next(iter(given.items()))
+        profile: Profile | None
+        if name == "email":
+            profile = next((p for p in account.profiles.values() if p.data.get("Email") == value), None)
+        else:
+            profile = account.find(identity=value) if name == "identity" else account.find(object_id=value)
+        if profile is None:
+            raise UserNotFound
+        summary = event_summaries(e for e in account.events if e.object_id == profile.object_id)
+        return {"status": "success", "record": lookup_record(profile, summary.get(profile.object_id, {}))}
+
+    # Counts and real time ----------------------------------------------------------------------------------------
+
+    def start_count(self, account: Account, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+        events = select_events(account, parse_query(body, account, self.now()))
+        count = len(events) if kind == "events" else len({event.object_id for event in events})
+        return self._counts[account.account_id].start(kind, count, self.settings.count_partial_polls)
+
+    def poll_count(self, account: Account, kind: Kind, req_id: str) -> dict[str, Any]:
+        return self._counts[account.account_id].poll(kind, req_id)
+
+    def real_time(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return real_time(account, body, self.now())
+
+    # Campaigns ---------------------------------------------------------------------------------------------------
+
+    def list_campaigns(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return {"status": "success", "targets": campaigns.list_campaigns(account, body, self.now())}
+
+    def campaign_result(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return {"status": "success", "result": campaigns.campaign_result(account, body)}
+
+    def create_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return {"status": "success", **campaigns.create_campaign(account, body, self.now())}
+
+    def stop_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        campaigns.stop_campaign(account, body)
+        return {"status": "success"}
+
+    # Deletion ----------------------------------------------------------------------------------------------------
+
+    def delete_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        """Accept a deletion of profiles by identity and/or guid; it takes effect after settings.delete_delay_seconds."""
+        identities, guids = _id_list(body, "identity"), _id_list(body, "guid")
+        if not identities and not guids:
+            raise Refused("identity or guid is required", 400)
+        found = [account.find(identity=value) for value in identities]
+        found += [account.find(object_id=value) for value in guids]
+        doomed = {profile.object_id for profile in found if profile is not None}
+        at = self.now() + self.settings.delete_delay_seconds
+        for object_id in doomed:
+            account.pending_deletions[object_id] = at
+        self._settle(account)
+        return {"status": "success"}
+
+
+def _batch_size(raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_BATCH_SIZE:
+        # The wording is unconfirmed (§14 #26); it names batch_size and its range.
+        raise Refused(f"batch_size must be an integer between 1 and {MAX_BATCH_SIZE}", 400)
+    return size
+
+
+def _flag(params: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() not in _BOOLS:
+        raise Refused(f"{name} must be true or false", 400)
+    return _BOOLS[raw.lower()]
+
+
+def _id_list(body: dict[str, Any], name: str) -> list[str]:
+    value = body.get(name)
+    if value is None:
+        return []
+    values: list[Any] = value if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownVariableType]
+    if len(values) > MAX_DELETE_VALUES:
+        raise Refused(f"{name} takes at most {MAX_DELETE_VALUES} values per request", 400)
+    if not all(isinstance(one, str) and one for one in values):
+        raise Refused(f"{name} must be a string or a list of strings", 400)
+    return [str(one) for one in values]

@@ -1,0 +1,283 @@
+"""The CleverTap connector's action catalog: key, name, description and JSON Schemas of each action.
+
+The schemas are what Membrane shows an agent and what it validates input against before `run_action`, so they use
+CleverTap's own request field names, refuse what CleverTap would refuse where a schema can say so, and stay short.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from clevertap_mcp.sandbox.connector.schemas import (
+    COUNT_OUTPUT,
+    CURSOR_INPUT,
+    DATE,
+    DRY_RUN,
+    EVENT_NAME,
+    HAS_IDENTITY,
+    ID,
+    IDENTITY,
+    PAGE_OUTPUT,
+    QUERY,
+    QUERY_REQUIRED,
+    SPLIT,
+    STATUS_OUTPUT,
+    TARGET_MODES,
+    TS,
+    UPLOAD_OUTPUT,
+    batch,
+    obj,
+    str_or_list,
+)
+
+__all__ = ["ACTIONS", "ActionSpec", "action_spec"]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    key: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    read_only: bool  # True for actions that only read
+
+    def __post_init__(self) -> None:
+        # The schemas are assembled from shared fragments; each spec gets its own copy so no caller that edits
+        # one schema (say, to render it) changes the others.
+        object.__setattr__(self, "input_schema", copy.deepcopy(self.input_schema))
+        object.__setattr__(self, "output_schema", copy.deepcopy(self.output_schema))
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(
+        key="real-time-user-count",
+        name="Get real-time user count",
+        description="Users active in the last 5 minutes. Each flag set true adds that breakdown.",
+        input_schema=obj({flag: SPLIT for flag in ("user_type", "session_source", "browser", "os", "device", "new")}),
+        output_schema=obj(
+            {"count": {"type": "integer"}, "last_processed_ts": {"type": "integer"}}, ("count", "last_processed_ts")
+        ),
+        read_only=True,
+    ),
+    ActionSpec(
+        key="get-campaign-report",
+        name="Get campaign report",
+        description="Delivery stats (sent, clicked, ...) of a campaign. Fails until the campaign has completed.",
+        input_schema=obj({"id": ID}, ("id",)),
+        output_schema=obj({"result": {"type": "object"}}, ("result",)),
+        read_only=True,
+    ),
+    ActionSpec(
+        key="upload-device-tokens",
+        name="Upload device tokens",
+        description="Register push tokens on profiles by objectId. Up to 1000 per call; bad records are reported.",
+        input_schema=obj(
+            {
+                "tokens": batch(
+                    obj(
+                        {
+                            "objectId": IDENTITY["objectId"],
+                            "tokenData": obj(
+                                {
+                                    "id": {"type": "string", "minLength": 1},
+                                    "type": {"enum": ["apns", "gcm", "fcm", "wns", "mpns", "chrome"]},
+                                    "keys": obj({"p256dh": {"type": "string"}, "auth": {"type": "string"}}),
+                                },
+                                ("id", "type"),
+                            ),
+                        },
+                        ("objectId", "tokenData"),
+                    )
+                ),
+                "dryRun": DRY_RUN,
+            },
+            ("tokens",),
+        ),
+        output_schema=UPLOAD_OUTPUT,
+        read_only=False,
+    ),
+    ActionSpec(
+        key="get-campaigns",
+        name="List campaigns",
+        description="Campaigns scheduled in a date range. Only API-created ones: dashboard campaigns never appear.",
+        input_schema=obj({"from": DATE, "to": DATE}, ("from", "to")),
+        output_schema=obj({"targets": {"type": "array", "items": {"type": "object"}}}, ("targets",)),
+        read_only=True,
+    ),
+    ActionSpec(
+        key="stop-campaign",
+        name="Stop campaign",
+        description="Stop a scheduled or running campaign. Stopping a stopped one is a no-op.",
+        input_schema=obj({"id": ID}, ("id",)),
+        output_schema=STATUS_OUTPUT,
+        read_only=False,
+    ),
+    ActionSpec(
+        key="create-campaign",
+        name="Create campaign",
+        description=(
+            "Create a push/email/sms/... campaign. Audience: `where` or `segment`, not both; neither targets "
+            "everyone. estimate_only=true previews reach without creating anything."
+        ),
+        input_schema=obj(
+            {
+                "name": {"type": "string", "minLength": 1},
+                "target_mode": {"enum": TARGET_MODES},
+                "content": {
+                    "type": "object",
+                    "description": "push/webpush {title, body}; email {subject, body, sender_name}; sms {body}",
+                },
+                "when": {
+                    "anyOf": [{"type": "string", "pattern": r"^(now|\d{8} \d{2}:\d{2})$"}, {"type": "object"}],
+                    "description": "'now', 'YYYYMMDD HH:MM' or a schedule object",
+                },
+                "where": obj(QUERY, QUERY_REQUIRED),
+                "segment": {"type": ["integer", "string"]},
+                "devices": {"type": "array", "items": {"enum": ["android", "ios", "windows"]}},
+                "estimate_only": {"type": "boolean"},
+                "respect_frequency_caps": {"type": "boolean"},
+                "labels": {"type": "array", "items": {"type": "string"}},
+            },
+            ("name", "target_mode", "content", "when"),
+            **{"not": {"required": ["where", "segment"]}},
+        ),
+        output_schema=obj(
+            {"id": {"type": "integer"}, "estimates": {"type": "object"}},
+            ("estimates",),
+        ),
+        read_only=False,
+    ),
+    ActionSpec(
+        key="get-profile-count",
+        name="Get profile count",
+        description="Number of unique profiles that did an event in a date range.",
+        input_schema=obj(QUERY, QUERY_REQUIRED),
+        output_schema=COUNT_OUTPUT,
+        read_only=True,
+    ),
+    ActionSpec(
+        key="get-event-count",
+        name="Get event count",
+        description="Number of times an event happened in a date range.",
+        input_schema=obj(QUERY, QUERY_REQUIRED),
+        output_schema=COUNT_OUTPUT,
+        read_only=True,
+    ),
+    ActionSpec(
+        key="delete-user-profile",
+        name="Delete user profiles",
+        description="Delete profiles by identity and/or guid (objectId), up to 100 each. Deletion is asynchronous.",
+        input_schema=obj(
+            {"identity": str_or_list("Your user id(s)"), "guid": str_or_list("CleverTap objectId(s)")},
+            anyOf=[{"required": ["identity"]}, {"required": ["guid"]}],
+        ),
+        output_schema=STATUS_OUTPUT,
+        read_only=False,
+    ),
+    ActionSpec(
+        key="get-events-by-cursor",
+        name="Get events (next page)",
+        description="Next page of a get-events export. Pass next_cursor unchanged; null next_cursor means done.",
+        input_schema=CURSOR_INPUT,
+        output_schema=PAGE_OUTPUT,
+        read_only=True,
+    ),
+    ActionSpec(
+        key="get-events",
+        name="Get events",
+        description=(
+            "Export occurrences of one event in a date range, first page. ts in records is yyyyMMddHHmmss (UTC). "
+            "Continue with get-events-by-cursor while next_cursor is not null."
+        ),
+        input_schema=obj(
+            {**QUERY, "batch_size": {"type": "integer", "minimum": 1, "maximum": 5000}, "app": {"type": "boolean"}},
+            QUERY_REQUIRED,
+        ),
+        output_schema=PAGE_OUTPUT,
+        read_only=True,
+    ),
+    ActionSpec(
+        key="get-user-profiles-by-cursor",
+        name="Get user profiles (next page)",
+        description="Next page of a get-user-profiles export. Pass next_cursor unchanged; null next_cursor means done.",
+        input_schema=CURSOR_INPUT,
+        output_schema=PAGE_OUTPUT,
+        read_only=True,
+    ),
+    ActionSpec(
+        key="get-user-profiles",
+        name="Get user profiles",
+        description=(
+            "Export the profiles that did an event in a date range, first page. "
+            "Continue with get-user-profiles-by-cursor while next_cursor is not null."
+        ),
+        input_schema=obj(
+            {
+                **QUERY,
+                "batch_size": {"type": "integer", "minimum": 1, "maximum": 5000},
+                "app": {"type": "boolean"},
+                "events": {"type": "boolean", "description": "Include per-event summary (default true)"},
+                "profile": {"type": "boolean", "description": "Include custom properties (default true)"},
+            },
+            QUERY_REQUIRED,
+        ),
+        output_schema=PAGE_OUTPUT,
+        read_only=True,
+    ),
+    ActionSpec(
+        key="upload-events",
+        name="Upload events",
+        description=(
+            "Track what users do: record their events (unknown identities create profiles). Up to 1000 per call; "
+            "not idempotent. System events such as App Launched are refused."
+        ),
+        input_schema=obj(
+            {
+                "events": batch(
+                    obj(
+                        {**IDENTITY, "evtName": EVENT_NAME, "evtData": {"type": "object"}, "ts": TS},
+                        ("evtName", "evtData"),
+                        anyOf=HAS_IDENTITY,
+                    )
+                ),
+                "dryRun": DRY_RUN,
+            },
+            ("events",),
+        ),
+        output_schema=UPLOAD_OUTPUT,
+        read_only=False,
+    ),
+    ActionSpec(
+        key="upload-user-profiles",
+        name="Upload user profiles",
+        description=(
+            "Create or update profiles by identity or objectId (merged by identity). Up to 1000 per call. "
+            "Standard keys: Name, Email, Phone (+country code), Gender (M/F), DOB ($D_<epoch>), Customer Type."
+        ),
+        input_schema=obj(
+            {
+                "profiles": batch(
+                    obj(
+                        {**IDENTITY, "profileData": {"type": "object"}, "ts": TS},
+                        ("profileData",),
+                        anyOf=HAS_IDENTITY,
+                    )
+                ),
+                "dryRun": DRY_RUN,
+            },
+            ("profiles",),
+        ),
+        output_schema=UPLOAD_OUTPUT,
+        read_only=False,
+    ),
+)
+
+_BY_KEY = {spec.key: spec for spec in ACTIONS}
+
+
+def action_spec(key: str) -> ActionSpec | None:
+    """The action with this key, or None."""
+    return _BY_KEY.get(key)

@@ -1,0 +1,260 @@
+"""The route table of the sandbox's Membrane API (membrane-api.md §3): handlers parse, call the state, render.
+
+    POST /connections/ensure                  {appUrl, name?}                    → Connection (200, new or existing)
+    GET  /connections                         limit, cursor, search, integrationId, integrationKey, connectorId,
+                                              connected, isTest, includeArchived → {items, cursor?}
+    GET  /connections/{id}                    wait, timeout, includeSecrets      → Connection
+    GET  /actions                             connectionId | connectionKey, intent, limit, cursor, search,
+                                              integrationId, integrationKey, layer, includeArchived → {items, cursor?}
+    GET  /actions/{id}                        connectionId?, wait, timeout       → Action
+    POST /actions/{id}/run                    connectionId | connectionKey | integrationKey; {input, meta?}
+                                                                                 → {output, actionRunId}
+    POST /act                                 ActRequest                         → {output, actionRunId}
+    *    /connections/{sel}/proxy/{path}      forwarded                          → the upstream response
+
+Every route needs a bearer token (auth.py) that names a tenant, and sees only that tenant's connections.
+
+Open-point choices:
+- A workspace-level token (no tenant claim) gets 403 `access_denied` here: every route is tenant-scoped and such a
+  token names no tenant.
+- `layer` and `includeArchived` are validated and otherwise ignored: the catalog has one layer and nothing archived.
+- Actions are never BUILDING, so `GET /actions/{id}?wait=true` answers at once.
+- An unmatched path or method gets 404 `not_found` ErrorData, as Membrane's router answers it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from clevertap_mcp.sandbox.control import RequestLog
+from clevertap_mcp.sandbox.membrane.act import act
+from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP
+from clevertap_mcp.sandbox.membrane.auth import authenticate
+from clevertap_mcp.sandbox.membrane.errors import AccessDenied, MembraneError, NotFound
+from clevertap_mcp.sandbox.membrane.params import (
+    json_object,
+    optional_bool,
+    page_body,
+    page_of,
+    page_params,
+    wait_timeout,
+)
+from clevertap_mcp.sandbox.membrane.proxy import forward, relay
+from clevertap_mcp.sandbox.membrane.render import action_json, connection_json
+from clevertap_mcp.sandbox.membrane.runs import execute
+from clevertap_mcp.sandbox.membrane.search import ActionCatalog
+from clevertap_mcp.sandbox.membrane.state import Connection, MembraneState, Tenant
+from clevertap_mcp.sandbox.membrane.upstream import Upstream
+
+__all__ = ["MAX_INTENT_LENGTH", "MembraneApi", "membrane_error_handler", "route_not_found_handler"]
+
+MAX_INTENT_LENGTH = 200
+PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_LAYERS = ("universal", "integration", "connection")
+
+
+class MembraneApi:
+    def __init__(self, state: MembraneState, catalog: ActionCatalog, upstream: Upstream, log: RequestLog) -> None:
+        self.state = state
+        self.catalog = catalog
+        self.upstream = upstream
+        self.log = log
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/connections/ensure", self.ensure, methods=["POST"]),
+            Route("/connections", self.list_connections, methods=["GET"]),
+            Route("/connections/{conn_id}", self.get_connection, methods=["GET"]),
+            Route("/connections/{sel}/proxy/{path:path}", self.proxy, methods=PROXY_METHODS),
+            Route("/actions", self.list_actions, methods=["GET"]),
+            Route("/actions/{action_id}", self.get_action, methods=["GET"]),
+            Route("/actions/{action_id}/run", self.run, methods=["POST"]),
+            Route("/act", self.act, methods=["POST"]),
+        ]
+
+    def _tenant(self, request: Request) -> Tenant:
+        settings = self.state.settings
+        principal = authenticate(
+            request.headers.get("authorization"), {settings.workspace_key: settings.workspace_secret}, now=time.time()
+        )
+        if principal.tenant_key is None:
+            raise AccessDenied("This endpoint needs a tenant token: add tenantKey (or id) to the token's claims")
+        return self.state.tenant(principal.tenant_key)
+
+    # Connections ---------------------------------------------------------------------------------------------------
+
+    async def ensure(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        body = await json_object(request)
+        name = body.get("name")
+        if name is not None and not (isinstance(name, str) and name):
+            raise MembraneError("'name' must be a non-empty string")
+        return JSONResponse(connection_json(self.state.ensure(tenant, body.get("appUrl"), name)))
+
+    async def list_connections(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        query = request.query_params
+        connected = optional_bool(query, "connected")
+        is_test = optional_bool(query, "isTest")
+        optional_bool(query, "includeArchived")
+        page = page_params(query, default_limit=100)
+        search = (query.get("search") or "").lower()
+        matching = [
+            conn
+            for conn in self.state.connections(tenant)
+            if _filters_match(conn, query)
+            and (connected is None or conn.connected is connected)
+            and (not is_test)
+            and search in conn.name.lower()
+        ]
+        items, cursor = page_of(matching, page)
+        return JSONResponse(page_body([connection_json(conn) for conn in items], cursor))
+
+    async def get_connection(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        query = request.query_params
+        wait = optional_bool(query, "wait")
+        timeout = wait_timeout(query)
+        include_secrets = optional_bool(query, "includeSecrets") is True
+        conn_id = request.path_params["conn_id"]
+        conn = self.state.observe(self.state.connection(tenant, conn_id))
+        if wait:
+            await self.state.wait_for_change(conn, timeout)
+            conn = self.state.connection(tenant, conn_id)  # gone after a reset: 404
+        return JSONResponse(connection_json(conn, include_secrets=include_secrets))
+
+    async def proxy(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        selector = request.path_params["sel"]
+        try:
+            conn = self.state.connection(tenant, selector)
+        except NotFound:
+            found = self.state.connection_for_integration(tenant, selector)
+            if found is None:
+                raise
+            conn = found
+        upstream_response = await forward(
+            self.upstream,
+            self.log,
+            request.scope,
+            conn,
+            method=request.method,
+            path=request.path_params["path"],
+            query=request.scope["query_string"].decode("latin-1"),
+            headers=request.headers.items(),
+            body=await request.body(),
+        )
+        return relay(upstream_response)
+
+    # Actions -------------------------------------------------------------------------------------------------------
+
+    async def list_actions(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        query = request.query_params
+        intent = query.get("intent") or None
+        if intent is not None and len(intent) > MAX_INTENT_LENGTH:
+            raise MembraneError(f"'intent' must be at most {MAX_INTENT_LENGTH} characters")
+        layer = query.get("layer")
+        if layer and layer not in _LAYERS:
+            raise MembraneError(f"'layer' must be one of {', '.join(_LAYERS)}")
+        optional_bool(query, "includeArchived")
+        page = page_params(query, default_limit=10 if intent else 100)
+        conn = self._query_connection(tenant, query)
+        actions = self.catalog.matching(query.get("search"))
+        if (conn is not None and conn.app is None) or not _names_clevertap(query):
+            actions = []
+        if conn is not None and intent is not None:
+            # Ranked only with a connection (§3.3); without one the intent is ignored.
+            actions = self.catalog.ranked(actions, intent)
+        items, cursor = page_of(actions, page)
+        rendered = [action_json(a, integration_id=CLEVERTAP.integration_id, connection=conn) for a in items]
+        return JSONResponse(page_body(rendered, cursor))
+
+    async def get_action(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        optional_bool(request.query_params, "wait")
+        wait_timeout(request.query_params)
+        action = self.catalog.find(request.path_params["action_id"])
+        conn = self._query_connection(tenant, request.query_params)
+        return JSONResponse(action_json(action, integration_id=CLEVERTAP.integration_id, connection=conn))
+
+    async def run(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        action = self.catalog.find(request.path_params["action_id"])
+        conn = self._query_connection(tenant, request.query_params, by_integration=True)
+        if conn is None:
+            raise MembraneError("Select a connection: pass connectionId, connectionKey or integrationKey")
+        if conn.app is None:
+            raise NotFound(f"Action '{action.id}' is not available on connection '{conn.id}'")
+        body = await json_object(request, allow_empty=True)
+        return JSONResponse(await execute(self.state, self.upstream, action, conn, body.get("input")))
+
+    async def act(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        body = await json_object(request)
+        result = await act(
+            body,
+            tenant,
+            state=self.state,
+            catalog=self.catalog,
+            upstream=self.upstream,
+            log=self.log,
+            scope=request.scope,
+        )
+        return JSONResponse(result)
+
+    def _query_connection(
+        self, tenant: Tenant, query: Mapping[str, str], *, by_integration: bool = False
+    ) -> Connection | None:
+        for name in ("connectionId", "connectionKey"):
+            if query.get(name):
+                return self.state.connection(tenant, query[name])
+        if by_integration:
+            for name in ("integrationId", "integrationKey"):
+                if query.get(name):
+                    conn = self.state.connection_for_integration(tenant, query[name])
+                    if conn is None:
+                        raise NotFound(f"No connection of integration '{query[name]}' was found")
+                    return conn
+        return None
+
+
+def _names_clevertap(query: Mapping[str, str]) -> bool:
+    """False when an integration filter names an integration other than CleverTap, the only one with actions."""
+    return query.get("integrationId") in (None, "", CLEVERTAP.integration_id) and query.get("integrationKey") in (
+        None,
+        "",
+        CLEVERTAP.integration_key,
+    )
+
+
+def _filters_match(conn: Connection, query: Mapping[str, str]) -> bool:
+    app = conn.app
+    expected: dict[str, str | None] = {
+        "integrationId": app.integration_id if app else None,
+        "integrationKey": app.integration_key if app else None,
+        "connectorId": app.connector_id if app else None,
+        "externalAppId": app.external_app_id if app else None,
+    }
+    return all(not query.get(name) or query.get(name) == value for name, value in expected.items())
+
+
+def membrane_error_handler(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, MembraneError):
+        raise exc
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def route_not_found_handler(request: Request, exc: Exception) -> Response:
+    """Router misses as ErrorData: an unknown path or method is 404 `not_found`, as Membrane's router answers."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status in (404, 405):
+        return JSONResponse(NotFound(f"Cannot {request.method} {request.url.path}").body(), status_code=404)
+    error = MembraneError(str(getattr(exc, "detail", "")) or "Bad request")
+    return JSONResponse(error.body(), status_code=status)

@@ -1,0 +1,91 @@
+"""The seeded demo world: deterministic, realistic enough, and anchored on "now" (seed.py)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+
+from clevertap_mcp.sandbox.clevertap import CleverTapWorld
+from clevertap_mcp.sandbox.clevertap.model import Account
+from clevertap_mcp.sandbox.clevertap.seed import seed_demo_account
+from clevertap_mcp.sandbox.settings import (
+    DEMO_CLEVERTAP_ACCOUNT_ID,
+    DEMO_CLEVERTAP_PASSCODE,
+    DEMO_CLEVERTAP_REGION,
+    SandboxSettings,
+)
+
+NOW = 1767607200.0
+
+
+def snapshot(account: Account) -> object:
+    return (
+        [(p.object_id, p.identity, p.data, p.platform, p.tokens) for p in account.profiles.values()],
+        account.events,
+        account.campaigns,
+    )
+
+
+def test_the_same_seed_and_size_give_identical_data() -> None:
+    assert snapshot(seed_demo_account(7, 50, anchor=NOW)) == snapshot(seed_demo_account(7, 50, anchor=NOW))
+
+
+def test_another_seed_gives_other_data() -> None:
+    assert snapshot(seed_demo_account(7, 50, anchor=NOW)) != snapshot(seed_demo_account(8, 50, anchor=NOW))
+
+
+def test_seeding_leaves_the_global_random_generator_alone() -> None:
+    random.seed(123)
+    expected = random.random()
+    random.seed(123)
+    seed_demo_account(1, 20, anchor=NOW)
+    assert random.random() == expected
+
+
+def test_the_demo_account_has_the_requested_profiles_with_standard_fields() -> None:
+    account = seed_demo_account(42, 200, anchor=NOW)
+    assert (account.account_id, account.passcode, account.region) == (
+        DEMO_CLEVERTAP_ACCOUNT_ID,
+        DEMO_CLEVERTAP_PASSCODE,
+        DEMO_CLEVERTAP_REGION,
+    )
+    assert sorted(account.by_identity) == sorted(f"u-{1001 + i}" for i in range(200))
+    for profile in account.profiles.values():
+        assert {"Name", "Email", "Phone", "Gender", "City", "Customer Type"} <= set(profile.data)
+        assert profile.data["Phone"].startswith("+")
+    assert sum(1 for p in account.profiles.values() if p.tokens) > 0
+
+
+def test_events_cover_the_last_30_days_up_to_now_with_charged_items() -> None:
+    account = seed_demo_account(42, 200, anchor=NOW)
+    names = Counter(event.name for event in account.events)
+    assert {"App Launched", "Product Viewed", "Added To Cart", "Charged"} <= set(names)
+    assert all(NOW - 30 * 86400 <= event.ts <= NOW for event in account.events)
+    charged = [e for e in account.events if e.name == "Charged"]
+    assert all(e.props["Items"] and e.props["Amount"] > 0 for e in charged)
+
+
+def test_campaigns_span_every_state_plus_a_dashboard_only_one() -> None:
+    account = seed_demo_account(42, 200, anchor=NOW)
+    api = [c for c in account.campaigns.values() if c.api_created]
+    assert 3 <= len(api) <= 5
+    assert {c.status for c in api} == {"scheduled", "running", "completed", "stopped"}
+    assert [c.name for c in account.campaigns.values() if not c.api_created] == ["Dashboard Newsletter"]
+
+
+def test_the_seeded_world_uses_the_settings_seed_size_and_clock() -> None:
+    world = CleverTapWorld.seeded(SandboxSettings(seed=3, profiles=12, clock=NOW))
+    account = world.account("eu1", DEMO_CLEVERTAP_ACCOUNT_ID)
+    assert account is not None
+    assert len(account.profiles) == 12
+    assert snapshot(account) == snapshot(seed_demo_account(3, 12, anchor=NOW))
+    assert world.now() == NOW
+
+
+def test_without_a_pinned_clock_now_is_the_real_time_plus_any_advance() -> None:
+    before = time.time()
+    world = CleverTapWorld(SandboxSettings())
+    world.advance_clock(60)
+    now = world.now()
+    assert before + 60 <= now <= time.time() + 60

