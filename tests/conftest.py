@@ -11,15 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from clevertap_mcp.sandbox.server import SandboxServer
-
 from clevertap_mcp.sandbox.settings import SandboxSettings
-
-# Recognisable values: if one of these shows up in anything the server wrote, it leaked.
-LEAK_TOKEN = "tok-LEAKCHECK-7f3a9c1e5b"
-LEAK_SECRET = "wsk-LEAKCHECK-secret-42d1"
-
-WRITTEN: list[str] = []
+from leakcheck import WRITTEN
 
 
 class _Recorder(logging.Handler):
@@ -49,7 +44,7 @@ def anyio_backend() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The secret scan reads what every other test wrote, so it runs last."""
-    items.sort(key=lambda item: item.module.__name__ == "test_secrets_never_written" if item.module else False)
+    items.sort(key=lambda item: item.path.name == "test_secrets_never_written.py")
 
 
 @pytest.fixture

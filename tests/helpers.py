@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
-from clevertap_mcp.sandbox.server import SandboxServer
 from mcp import Client
 from mcp.client.session import ElicitationFnT
 from mcp_types import CallToolResult, TextContent
 
 from clevertap_mcp.config import Settings
 from clevertap_mcp.membrane.auth import MintedToken, TokenSource
+from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -22,7 +22,7 @@ from clevertap_mcp.sandbox.settings import (
     SandboxSettings,
 )
 from clevertap_mcp.server import build_server
-from conftest import WRITTEN
+from leakcheck import WRITTEN
 
 
 def demo_token(settings: SandboxSettings | None = None) -> MintedToken:
@@ -38,7 +38,7 @@ async def mcp_client(
     mode: str = "auto",
     elicitation_callback: ElicitationFnT | None = None,
     credentials_problem: str | None = None,
-) -> AsyncIterator[Client]:
+) -> AsyncGenerator[Client]:
     settings = Settings(api_url=api_url, token_source=token_source, credentials_problem=credentials_problem)
     async with Client(
         build_server(settings), mode=mode, elicitation_callback=elicitation_callback, raise_exceptions=True

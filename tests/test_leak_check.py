@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken
-from conftest import LEAK_SECRET, LEAK_TOKEN
 from helpers import call, error_text, mcp_client, ok
+from leakcheck import LEAK_SECRET, LEAK_TOKEN
 
 pytestmark = pytest.mark.anyio
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clevertap_mcp import secrets
-from conftest import LEAK_SECRET, LEAK_TOKEN, WRITTEN
+from leakcheck import LEAK_SECRET, LEAK_TOKEN, WRITTEN
 
 
 def test_no_token_or_secret_appears_in_anything_the_server_wrote() -> None:

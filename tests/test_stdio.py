@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,14 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from clevertap_mcp.sandbox.server import SandboxServer
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from clevertap_mcp.membrane.auth import StaticToken
+from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
-from conftest import WRITTEN
 from helpers import call, complete_connect_page, demo_token, error_text, ok
+from leakcheck import WRITTEN
 
 pytestmark = [pytest.mark.anyio, pytest.mark.stdio]
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @asynccontextmanager
 async def stdio_server(
     args: list[str], env: dict[str, str], tmp_path: Path, command: str | None = None
-) -> AsyncIterator[Client]:
+) -> AsyncGenerator[Client]:
     """A real subprocess; everything it writes to stderr joins the secret scan."""
     errlog_path = tmp_path / "stderr.log"
     params = StdioServerParameters(command=command or sys.executable, args=args, env=env)
@@ -95,8 +95,9 @@ async def test_without_credentials_the_stdio_server_lists_tools_and_explains(tmp
 async def test_the_committed_mcp_json_launches_a_working_server(tmp_path: Path) -> None:
     config = json.loads((ROOT / "mcp.json").read_text())
     entry: dict[str, Any] = config["mcpServers"]["clevertap"]
-    command = shutil.which(entry["command"], path=str(Path(sys.executable).parent)) or shutil.which(entry["command"])
-    assert command, f"{entry['command']} is not installed next to {sys.executable}"
+    name = str(entry["command"])
+    command = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert command, f"{name} is not installed next to {sys.executable}"
     assert set(entry["env"]) >= {"MEMBRANE_TOKEN"}
     # Placeholders are the user's to fill; with them blank the server must still start and explain itself.
     env = base_env() | {k: "" for k in entry["env"]}
@@ -107,29 +108,33 @@ async def test_the_committed_mcp_json_launches_a_working_server(tmp_path: Path) 
     assert "MEMBRANE_TOKEN" in text
 
 
-def test_the_sandbox_command_serves_membranes_api_and_prints_how_to_use_it(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
+def test_the_sandbox_command_serves_membranes_api_and_prints_how_to_use_it() -> None:
+    with subprocess.Popen(
         [sys.executable, "-m", "clevertap_mcp", "sandbox", "--port", "0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         env=base_env(),
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.startswith("Membrane sandbox listening on http://127.0.0.1:")
-        base_url = first.rsplit(" ", 1)[1].strip()
-        rest = [proc.stdout.readline() for _ in range(4)]
-        assert f"MEMBRANE_API_URL={base_url}\n" in rest
-        assert "MEMBRANE_WORKSPACE_KEY=sandbox-workspace\n" in rest
-        response = httpx2.post(
-            f"{base_url}/connections/ensure",
-            json={"appUrl": "clevertap.com"},
-            headers={"Authorization": f"Bearer {demo_token().token()}"},
-        )
-        assert response.status_code == 200
-        assert response.json()["state"] == "CLIENT_ACTION_REQUIRED"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            assert first.startswith("Membrane sandbox listening on http://127.0.0.1:")
+            base_url = first.rsplit(" ", 1)[1].strip()
+            rest = [proc.stdout.readline().split()[0] for _ in range(4)]
+            assert rest == [
+                f"MEMBRANE_API_URL={base_url}",
+                "MEMBRANE_WORKSPACE_KEY=sandbox-workspace",
+                "MEMBRANE_WORKSPACE_SECRET=sandbox-secret",
+                "MEMBRANE_TENANT_KEY=sandbox-tenant",
+            ]
+            response = httpx2.post(
+                f"{base_url}/connections/ensure",
+                json={"appUrl": "clevertap.com"},
+                headers={"Authorization": f"Bearer {demo_token().token()}"},
+            )
+            assert response.status_code == 200
+            assert response.json()["state"] == "CLIENT_ACTION_REQUIRED"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

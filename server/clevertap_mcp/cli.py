@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -70,12 +71,11 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     from clevertap_mcp.sandbox.server import serve_forever
     from clevertap_mcp.sandbox.settings import SandboxSettings
 
-    overrides: dict[str, int] = {}
+    settings = SandboxSettings(auto_connect=args.auto_connect)
     if args.seed is not None:
-        overrides["seed"] = args.seed
+        settings = dataclasses.replace(settings, seed=args.seed)
     if args.profiles is not None:
-        overrides["profiles"] = args.profiles
-    settings = SandboxSettings(auto_connect=args.auto_connect, **overrides)
+        settings = dataclasses.replace(settings, profiles=args.profiles)
 
     def on_ready(base_url: str) -> None:
         sys.stdout.write(

@@ -76,13 +76,14 @@ class ConnectFlow:
 
     async def wait_for_user(self, conn: Connection) -> Connection:
         """Poll while the user completes the link in their browser."""
-        while conn.effective_state == CLIENT_ACTION_REQUIRED:
+        while True:
+            # Ask first: the user has often finished by the time the client answers the elicitation.
+            conn = await self._client.get_connection(conn.id)
             remaining = self._remaining()
-            if remaining <= 0:
+            if conn.effective_state != CLIENT_ACTION_REQUIRED or remaining <= 0:
                 break
             await self._progress("Waiting for you to finish connecting CleverTap in the browser…")
             await anyio.sleep(min(USER_POLL_INTERVAL_SECONDS, remaining))
-            conn = await self._client.get_connection(conn.id)
         return await self.wait_while_building(conn)
 
     async def run(
@@ -124,8 +125,8 @@ class ConnectFlow:
             connection_id = str(json.loads(request_state)["connection_id"])
         except (ValueError, KeyError, TypeError):
             raise ToolError("ensure_connection was resumed with a state it did not issue; call it again.") from None
-        conn = await self._client.get_connection(connection_id)
         answer = (self._ctx.input_responses or {}).get(ELICIT_KEY)
+        conn = await self._client.get_connection(connection_id)
         if not (isinstance(answer, ElicitResult) and answer.action == "accept"):
             return conn, False
         return await self.wait_for_user(conn), True

@@ -134,7 +134,9 @@ async def proxy_request(
     query: dict[str, str | int | float | bool] | None = None,
     headers: dict[str, str] | None = None,
     body: Annotated[Any, Field(description="JSON body.")] = None,
-    raw_body: Annotated[str | None, Field(description="Body sent as is, instead of body.")] = None,
+    # `str`, not `str | None`: the SDK JSON-decodes string arguments of any other type, which would turn a raw
+    # body such as "{}" into an object.
+    raw_body: Annotated[str, Field(description="Body sent as is, instead of body.")] = "",
     path_params: Annotated[dict[str, str | int] | None, Field(description="Values for {name} in path.")] = None,
     connection_id: ConnectionId = None,
 ) -> ProxyResult:
@@ -144,7 +146,7 @@ async def proxy_request(
     """
     app = _state(ctx)
     client = app.require_client()
-    if body is not None and raw_body is not None:
+    if body is not None and raw_body:
         raise ToolError("Send either body (JSON) or raw_body (text), not both.")
     try:
         final_path = proxy_guard.check_path(proxy_guard.fill_path_params(path, path_params))
@@ -155,7 +157,7 @@ async def proxy_request(
     if body is not None:
         content = json.dumps(body, separators=(",", ":")).encode()
         safe_headers.setdefault("Content-Type", "application/json")
-    elif raw_body is not None:
+    elif raw_body:
         content = raw_body.encode()
         if not any(k.lower() == "content-type" for k in safe_headers):
             safe_headers["Content-Type"] = "text/plain; charset=utf-8"
