@@ -14,6 +14,7 @@ import pytest
 
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
+
 from leakcheck import WRITTEN
 
 

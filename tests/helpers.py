@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 from mcp import Client
-from mcp.client.session import ElicitationFnT
+from mcp.client.session import ElicitationFnT, MessageHandlerFnT
 from mcp_types import CallToolResult, TextContent
 
 from clevertap_mcp.config import Settings
@@ -22,6 +22,7 @@ from clevertap_mcp.sandbox.settings import (
     SandboxSettings,
 )
 from clevertap_mcp.server import build_server
+
 from leakcheck import WRITTEN
 
 
@@ -37,11 +38,16 @@ async def mcp_client(
     *,
     mode: str = "auto",
     elicitation_callback: ElicitationFnT | None = None,
+    message_handler: MessageHandlerFnT | None = None,
     credentials_problem: str | None = None,
 ) -> AsyncGenerator[Client]:
     settings = Settings(api_url=api_url, token_source=token_source, credentials_problem=credentials_problem)
     async with Client(
-        build_server(settings), mode=mode, elicitation_callback=elicitation_callback, raise_exceptions=True
+        build_server(settings),
+        mode=mode,
+        elicitation_callback=elicitation_callback,
+        message_handler=message_handler,
+        raise_exceptions=True,
     ) as client:
         yield client
 

@@ -6,9 +6,11 @@ from typing import Any
 
 import anyio
 import pytest
-from clevertap_mcp.sandbox.server import SandboxServer
 from mcp.client.context import ClientRequestContext
-from mcp_types import ElicitRequestParams, ElicitRequestURLParams, ElicitResult, ErrorData
+from mcp.client.session import IncomingMessage
+from mcp_types import ElicitCompleteNotification, ElicitRequestParams, ElicitRequestURLParams, ElicitResult, ErrorData
+
+from clevertap_mcp.sandbox.server import SandboxServer
 
 from helpers import call, complete_connect_page, control, demo_token, error_text, mcp_client, ok
 
@@ -159,6 +161,23 @@ async def test_url_elicitation_accepted_waits_until_ready(sandbox: SandboxServer
     assert len(user.asked) == 1
     assert user.asked[0].url.startswith(sandbox.base_url)
     assert "CleverTap" in user.asked[0].message
+
+
+async def test_a_handshake_era_client_is_told_when_the_link_was_completed(sandbox: SandboxServer) -> None:
+    user = UrlElicitation("accept", complete=True)
+    completed: list[str] = []
+
+    async def on_message(message: IncomingMessage) -> None:
+        if isinstance(message, ElicitCompleteNotification):
+            completed.append(message.params.elicitation_id)
+
+    async with mcp_client(
+        sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user, message_handler=on_message
+    ) as client:
+        with anyio.fail_after(10):
+            result = ok(await call(client, "ensure_connection"))
+    assert result["state"] == "READY"
+    assert completed == [user.asked[0].elicitation_id]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken
+
 from helpers import call, error_text, mcp_client, ok
 from leakcheck import LEAK_SECRET, LEAK_TOKEN
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clevertap_mcp import secrets
+
 from leakcheck import LEAK_SECRET, LEAK_TOKEN, WRITTEN
 
 

@@ -21,6 +21,7 @@ from mcp.client.stdio import stdio_client
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
+
 from helpers import call, complete_connect_page, demo_token, error_text, ok
 from leakcheck import WRITTEN
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from clevertap_mcp.sandbox.server import SandboxServer
 from mcp import Client
 
 from clevertap_mcp.config import NO_CREDENTIALS
 from clevertap_mcp.membrane.auth import MintedToken
+from clevertap_mcp.sandbox.server import SandboxServer
+
 from helpers import call, control, demo_token, error_text, mcp_client, ok
 
 pytestmark = pytest.mark.anyio
@@ -134,6 +135,19 @@ async def test_run_action_with_bad_input_quotes_membrane_and_sends_nothing_to_cl
     assert "Membrane rejected the request (HTTP 400)" in text
     log = await control(ready_sandbox, "GET", "/requests")
     assert not [r for r in log["items"] if "/clevertap/" in r["path"] and "counts" in r["path"]]
+
+
+async def test_a_run_clevertap_refuses_comes_back_as_an_error_quoting_it(ready_sandbox: SandboxServer) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
+        await ensured(client)
+        args = {
+            "action_id": "get-event-count",
+            "input": {"event_name": "No Such Event", "from": 20260101, "to": 20260102},
+        }
+        text = error_text(await call(client, "run_action", args))
+    assert text.startswith("Error executing tool run_action: The action ran and failed: ")
+    assert "Invalid event : No Such Event" in text
+    assert "actionRunId run_" in text
 
 
 async def test_an_unknown_action_is_not_found(ready_sandbox: SandboxServer) -> None:

@@ -12,6 +12,7 @@ connection is READY or `wait_seconds` runs out; a declined one, or a client that
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import anyio
@@ -37,6 +38,8 @@ from clevertap_mcp.membrane.models import (
     Connection,
 )
 from clevertap_mcp.results import ClientActionOut, EnsureConnectionResult
+
+logger = logging.getLogger(__name__)
 
 MODERN_PROTOCOL = "2026-07-28"
 # Membrane holds a long-poll only while BUILDING; waiting for a human to finish the link is plain polling.
@@ -105,6 +108,7 @@ class ConnectFlow:
             return conn, False
         elicitation_id = f"clevertap-connect-{conn.id}"
         message = f"Open this link to connect your CleverTap account: {action.description}".strip()
+        logger.debug("Showing connect link by URL elicitation (protocol %s)", ctx.protocol_version)
         if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
             request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=action.ui_url))
             state = json.dumps({"connection_id": conn.id})
