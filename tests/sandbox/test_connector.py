@@ -23,7 +23,6 @@ from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
     DEMO_CLEVERTAP_REGION,
-    SandboxSettings,
 )
 
 NOW = 1767607200.0  # 2026-01-05 10:00:00 UTC
@@ -70,31 +69,6 @@ INVALID: dict[str, dict[str, Any]] = {
     "upload-events": {"events": [{"identity": "u-1", "evtName": "Searched", "evtData": {}, "ts": 1767600000000}]},
     "upload-user-profiles": {"profiles": [{"profileData": {"Name": "A"}}]},
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def make_world() -> Callable[..., CleverTapWorld]:
-    def make(**overrides: Any) -> CleverTapWorld:
-        return CleverTapWorld.seeded(SandboxSettings(clock=NOW, **overrides))
-
-    return make
-
-
-@pytest.fixture
-def world(make_world: Callable[..., CleverTapWorld]) -> CleverTapWorld:
-    return make_world()
-
-
-@pytest.fixture
-def account(world: CleverTapWorld) -> Account:
-    found = world.account("eu1", DEMO_CLEVERTAP_ACCOUNT_ID)
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -3,50 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx2
 import pytest
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
-from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
-    DEMO_CLEVERTAP_REGION,
-    SandboxSettings,
 )
 
 NOW = 1767607200.0  # 2026-01-05 10:00:00 UTC
 AUTH = {"X-CleverTap-Account-Id": DEMO_CLEVERTAP_ACCOUNT_ID, "X-CleverTap-Passcode": DEMO_CLEVERTAP_PASSCODE}
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def make_world() -> Callable[..., CleverTapWorld]:
-    """Seeded demo worlds on the pinned clock, with any SandboxSettings overrides."""
-
-    def make(**overrides: Any) -> CleverTapWorld:
-        return CleverTapWorld.seeded(SandboxSettings(clock=NOW, **overrides))
-
-    return make
-
-
-@pytest.fixture
-def world(make_world: Callable[..., CleverTapWorld]) -> CleverTapWorld:
-    return make_world()
-
-
-@pytest.fixture
-def account(world: CleverTapWorld) -> Account:
-    """The demo account inside `world`, for setting up and checking state directly."""
-    found = world.account(DEMO_CLEVERTAP_REGION, DEMO_CLEVERTAP_ACCOUNT_ID)
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures of the Membrane sandbox tests: the anyio backend and an in-process sandbox with a tenant client."""
+"""Fixtures of the Membrane sandbox tests: an in-process sandbox with a tenant client."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ import pytest
 from membrane_sandbox_support import InProcessSandbox, open_sandbox
 
 from clevertap_mcp.sandbox.settings import SandboxSettings
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
