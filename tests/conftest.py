@@ -1,7 +1,7 @@
 """Shared fixtures: the anyio backend, recognisable credentials, and the record of everything the server wrote.
 
 Every log record emitted during the suite (at DEBUG) and every tool result the tests receive is kept in
-`WRITTEN`; `test_secrets_never_written.py` runs last and scans it all for the credentials below.
+`WRITTEN`; `test_no_credential_written.py` runs last and scans it all for the credentials below.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def anyio_backend() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The secret scan reads what every other test wrote, so it runs last."""
-    items.sort(key=lambda item: item.path.name == "test_secrets_never_written.py")
+    items.sort(key=lambda item: item.path.name == "test_no_credential_written.py")
 
 
 @pytest.fixture

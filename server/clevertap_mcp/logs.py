@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from clevertap_mcp.secrets import RedactingFilter
+from clevertap_mcp.redaction import RedactingFilter
 
 LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 

@@ -3,7 +3,7 @@
 Two sources (membrane-api.md §2): a static token used as is, or an HS256 JWT minted from a workspace key and secret
 exactly as the official SDK mints it (`{id: tenantKey, iss: workspaceKey, exp: now+3600}`), minted again when 60 s
 or less remain. Token values live only inside these objects: `repr` and `str` never show them, and every value is
-registered with `secrets.register` so that no log line can carry it either.
+registered with `redaction.register` so that no log line can carry it either.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Protocol
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-from clevertap_mcp import secrets
+from clevertap_mcp import redaction
 
 TOKEN_TTL_SECONDS = 3600
 TOKEN_MINT_THRESHOLD_SECONDS = 60
@@ -43,7 +43,7 @@ class StaticToken:
     def __init__(self, value: str, *, origin: str) -> None:
         self._value = value
         self._origin = origin
-        secrets.register(value)
+        redaction.register(value)
 
     def token(self) -> str:
         return self._value
@@ -76,7 +76,7 @@ class MintedToken:
         self._clock = clock
         self._value: str | None = None
         self._expires_at = 0.0
-        secrets.register(workspace_secret)
+        redaction.register(workspace_secret)
 
     def token(self) -> str:
         now = self._clock()
@@ -95,7 +95,7 @@ class MintedToken:
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)
             self._value = jwt.encode(claims, self._secret, algorithm="HS256")
         self._expires_at = float(exp)
-        secrets.register(self._value)
+        redaction.register(self._value)
 
     def invalidate(self) -> bool:
         self._value = None

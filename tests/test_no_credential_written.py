@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from clevertap_mcp import secrets
+from clevertap_mcp import redaction
 
 from leakcheck import LEAK_SECRET, LEAK_TOKEN, WRITTEN
 
 
 def test_no_token_or_secret_appears_in_anything_the_server_wrote() -> None:
-    registered = secrets.registered_values()
+    registered = redaction.registered_values()
     assert LEAK_TOKEN in registered and LEAK_SECRET in registered, "the leak-check credentials were never used"
     assert len(WRITTEN) > 100, "too little was recorded for this scan to mean anything"
     leaks = [(value[:12] + "…", text[:200]) for text in WRITTEN for value in registered if value in text]
