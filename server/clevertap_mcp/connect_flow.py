@@ -77,11 +77,11 @@ class ConnectFlow:
             conn = await self._client.get_connection(conn.id, wait_seconds=int(self._remaining()))
         return conn
 
-    async def wait_for_user(self, conn: Connection) -> Connection:
+    async def wait_for_user(self, connection_id: str) -> Connection:
         """Poll while the user completes the link in their browser."""
         while True:
             # Ask first: the user has often finished by the time the client answers the elicitation.
-            conn = await self._client.get_connection(conn.id)
+            conn = await self._client.get_connection(connection_id)
             remaining = self._remaining()
             if conn.effective_state != CLIENT_ACTION_REQUIRED or remaining <= 0:
                 break
@@ -107,7 +107,7 @@ class ConnectFlow:
         if self._remaining() <= 0 or not _url_elicitation_supported(ctx):
             return conn, False
         elicitation_id = f"clevertap-connect-{conn.id}"
-        message = f"Open this link to connect your CleverTap account: {action.description}".strip()
+        message = f"Connect CleverTap: {action.description or 'sign in to your CleverTap account.'}"
         logger.debug("Showing connect link by URL elicitation (protocol %s)", ctx.protocol_version)
         if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
             request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=action.ui_url))
@@ -119,7 +119,7 @@ class ConnectFlow:
             return conn, False  # the client could not show it; the message carries the link instead
         if answer.action != "accept":
             return conn, False
-        conn = await self.wait_for_user(conn)
+        conn = await self.wait_for_user(conn.id)
         if conn.effective_state != CLIENT_ACTION_REQUIRED:
             await ctx.session.send_elicit_complete(elicitation_id)
         return conn, True
@@ -130,10 +130,9 @@ class ConnectFlow:
         except (ValueError, KeyError, TypeError):
             raise ToolError("ensure_connection was resumed with a state it did not issue; call it again.") from None
         answer = (self._ctx.input_responses or {}).get(ELICIT_KEY)
-        conn = await self._client.get_connection(connection_id)
-        if not (isinstance(answer, ElicitResult) and answer.action == "accept"):
-            return conn, False
-        return await self.wait_for_user(conn), True
+        if isinstance(answer, ElicitResult) and answer.action == "accept":
+            return await self.wait_for_user(connection_id), True
+        return await self._client.get_connection(connection_id), False
 
 
 def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureConnectionResult:

@@ -31,7 +31,9 @@ def target(request: pytest.FixtureRequest, sandbox_factory: Callable[..., Sandbo
         token = os.environ.get("MEMBRANE_LIVE_TOKEN")
         if not token:
             pytest.skip("MEMBRANE_LIVE_TOKEN is not set: the live Membrane target runs only on request")
-        return os.environ.get("MEMBRANE_LIVE_API_URL", DEFAULT_API_URL), StaticToken(token, origin="MEMBRANE_LIVE_TOKEN")
+        return os.environ.get("MEMBRANE_LIVE_API_URL", DEFAULT_API_URL), StaticToken(
+            token, origin="MEMBRANE_LIVE_TOKEN"
+        )
     return sandbox_factory().base_url, demo_token()
 
 
