@@ -65,7 +65,7 @@ async def ensure_connection(
     """Find or create the CleverTap connection and wait until it is usable. Call this first.
 
     If state is CLIENT_ACTION_REQUIRED, show `message` (it has the link) to the user, then call again with
-    connection_id once they have finished. Credentials are never asked for in chat.
+    connection_id once they have finished. Never ask the user for credentials in chat.
     """
     app = _state(ctx)
     client = app.require_client()
