@@ -10,7 +10,7 @@ import httpx2
 import jsonschema
 import pytest
 
-from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
+from clevertap_mcp.sandbox.clevertap import REGIONS, CleverTapWorld, build_clevertap_app
 from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.connector import (
     ACTIONS,
@@ -19,6 +19,7 @@ from clevertap_mcp.sandbox.connector import (
     clevertap_base_url,
     run_action,
 )
+from clevertap_mcp.sandbox.connector.run import MAX_COUNT_POLLS, integral_floats_to_ints
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -132,6 +133,28 @@ def test_credentials_never_show_the_passcode_in_their_repr() -> None:
     assert DEMO_CLEVERTAP_PASSCODE not in repr(CREDS)
 
 
+def test_the_known_regions_are_the_six_documented_ones_and_each_maps_under_the_mount() -> None:
+    assert REGIONS == ("eu1", "in1", "sg1", "us1", "aps3", "mec1")
+    for region in REGIONS:
+        assert CleverTapCredentials("a", "p", region).region == region
+        assert clevertap_base_url("http://h/", region) == f"http://h/clevertap/{region}"
+
+
+BAD_REGIONS = ["../..", "..", "eu1/..", "eu1/../../_sandbox", "%2e%2e", "sk1", "api", "EU1", " eu1", "", "eu1?x=1"]
+
+
+@pytest.mark.parametrize("region", BAD_REGIONS)
+def test_credentials_refuse_a_region_outside_the_known_six(region: str) -> None:
+    with pytest.raises(ValueError, match="Unknown CleverTap region"):
+        CleverTapCredentials(DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, region)
+
+
+@pytest.mark.parametrize("region", BAD_REGIONS)
+def test_the_base_url_refuses_a_region_that_could_leave_the_clevertap_mount(region: str) -> None:
+    with pytest.raises(ValueError, match="Unknown CleverTap region"):
+        clevertap_base_url("http://127.0.0.1:8123", region)
+
+
 # Running actions against the emulator ---------------------------------------------------------------------------------
 
 
@@ -156,7 +179,7 @@ async def test_event_count_polls_the_req_id_and_reports_progress(
         output = await run_action("get-event-count", QUERY, CREDS, client, BASE, progress=note)
     start, end = 1764979200, 1767657600  # 2025-12-06 .. 2026-01-06 UTC
     assert output == {"count": sum(1 for e in account.events if e.name == "Charged" and start <= e.ts < end)}
-    assert len(progress) == 3
+    assert len(progress) == 4  # three partial polls, then the fourth poll that succeeds
 
 
 @pytest.mark.anyio
@@ -166,6 +189,20 @@ async def test_profile_count_counts_unique_profiles(run: Run, account: Account) 
     assert output == {
         "count": len({e.object_id for e in account.events if e.name == "Charged" and start <= e.ts < end})
     }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("partial_polls", "finishes"), [(MAX_COUNT_POLLS - 1, True), (MAX_COUNT_POLLS, False)])
+async def test_the_poll_bound_finishes_any_count_with_fewer_partial_polls_than_the_bound(
+    make_world: Callable[..., CleverTapWorld], partial_polls: int, finishes: bool
+) -> None:
+    world = make_world(count_partial_polls=partial_polls)
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=build_clevertap_app(world))) as client:
+        if finishes:
+            assert isinstance((await run_action("get-event-count", QUERY, CREDS, client, BASE))["count"], int)
+        else:
+            with pytest.raises(ActionFailed, match=f"still counting after {MAX_COUNT_POLLS} polls"):
+                await run_action("get-event-count", QUERY, CREDS, client, BASE)
 
 
 @pytest.mark.anyio
@@ -246,6 +283,68 @@ async def test_an_unknown_cursor_fails_with_cleverTaps_message(run: Run) -> None
 async def test_bad_dates_that_pass_the_schema_fail_with_cleverTaps_4002(run: Run) -> None:
     with pytest.raises(ActionFailed, match=r"^Dates must be real.*\(CleverTap code 4002\)$"):
         await run("get-event-count", {**QUERY, "from": 20260231, "to": 20260301})
+
+
+@pytest.mark.anyio
+async def test_integral_float_dates_that_pass_the_schema_are_counted_not_refused_with_4002(run: Run) -> None:
+    floats = {**QUERY, "from": 20251206.0, "to": 20260105.0}
+    spec = next(spec for spec in ACTIONS if spec.key == "get-event-count")
+    jsonschema.validate(floats, spec.input_schema, cls=jsonschema.Draft202012Validator)  # JSON Schema calls it int
+    assert await run("get-event-count", floats) == await run("get-event-count", QUERY)
+
+
+@pytest.mark.anyio
+async def test_integers_the_schema_declares_go_out_as_json_integers_and_free_form_floats_stay_floats() -> None:
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"status": "success", "processed": 1, "unprocessed": [], "targets": []})
+
+    event = {"identity": "u-1", "evtName": "Charged", "evtData": {"Amount": 59.0}, "ts": 1767600000.0}
+    async with mock_client(answer) as client:
+        await run_action("get-campaigns", {"from": 20260101.0, "to": 20260105.0}, CREDS, client, BASE)
+        await run_action("upload-events", {"events": [event]}, CREDS, client, BASE)
+        await run_action("create-campaign", {**PUSH, "where": {**QUERY, "from": 20251206.0}}, CREDS, client, BASE)
+        await run_action("create-campaign", {**PUSH, "segment": 7.0}, CREDS, client, BASE)
+    listed, uploaded, where, segment = (json.loads(request.content) for request in seen)
+    assert listed == {"from": 20260101, "to": 20260105}
+    assert isinstance(listed["from"], int) and isinstance(listed["to"], int)
+    assert isinstance(uploaded["d"][0]["ts"], int)
+    assert isinstance(uploaded["d"][0]["evtData"]["Amount"], float)  # evtData is free-form: left as sent
+    assert isinstance(where["where"]["from"], int)
+    assert isinstance(segment["segment"], int)
+
+
+def test_only_integral_floats_at_integer_positions_change() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "x": {"type": "number"}}}
+    value = {"n": 1.5, "x": 2.0, "other": 3.0}
+    assert integral_floats_to_ints(schema, value) == value
+    assert integral_floats_to_ints(schema, {"n": 4.0}) == {"n": 4}
+    assert isinstance(integral_floats_to_ints(schema, {"n": 4.0})["n"], int)
+
+
+@pytest.mark.anyio
+async def test_an_input_holding_nan_or_infinity_fails_before_anything_is_sent() -> None:
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"status": "success", "processed": 1, "unprocessed": []})
+
+    async with mock_client(answer) as client:
+        for number in (float("nan"), float("inf")):
+            events = [{"identity": "u-1", "evtName": "Charged", "evtData": {"Amount": number}}]
+            with pytest.raises(ActionFailed, match="NaN or Infinity"):
+                await run_action("upload-events", {"events": events}, CREDS, client, BASE)
+    assert seen == []
+
+
+@pytest.mark.anyio
+async def test_uploading_a_discarded_event_reports_528(run: Run) -> None:
+    with pytest.raises(ActionFailed, match=r"Event is discarded\. ErrorCode: 528") as caught:
+        await run("upload-events", {"events": [{"identity": "u-1", "evtName": "Legacy Event", "evtData": {}}]})
+    assert caught.value.data["unprocessed"][0]["code"] == 528
 
 
 @pytest.mark.anyio

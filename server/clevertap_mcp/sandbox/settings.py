@@ -31,8 +31,11 @@ class SandboxSettings:
     profiles: int = 200
     # Pinned "now" as epoch seconds; None means the real clock.
     clock: float | None = None
-    # Polls of /1/counts/* that answer `partial` before `success` (clevertap-api.md §9, default 1).
+    # N of /1/counts/* (clevertap-api.md §9 and §14 #29, default 1): 0 answers the POST with the count at once;
+    # otherwise the POST answers `partial` with a req_id, the next N GET polls stay `partial`, and poll N+1 succeeds.
     count_partial_polls: int = 1
+    # Seconds of world time a count req_id stays pollable; after that it gets "Invalid request id" (§9, unconfirmed).
+    count_request_ttl: float = 3600
     # --- CleverTap emulator (clevertap-api.md); each is a point the contract leaves open, at its documented default.
     # First-page GETs of a new export cursor that answer code 2 "Request still in progress" (§8, default off).
     cursor_pending_polls: int = 0

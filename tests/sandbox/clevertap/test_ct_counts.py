@@ -10,6 +10,8 @@ import httpx2
 import pytest
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld
+from clevertap_mcp.sandbox.clevertap.counts import MAX_COUNT_REQUESTS, CountRequests
+from clevertap_mcp.sandbox.clevertap.errors import InvalidRequestId
 from clevertap_mcp.sandbox.clevertap.model import Account
 
 pytestmark = pytest.mark.anyio
@@ -23,19 +25,26 @@ def selected(account: Account) -> list[Any]:
     return [e for e in account.events if e.name == "Product Viewed" and start <= e.ts < end]
 
 
-async def test_an_event_count_answers_partial_then_success_on_a_get_poll(
+async def count_of(http: httpx2.AsyncClient, path: str, query: dict[str, Any]) -> list[Any]:
+    """Every answer of one count, from the POST to the first non-partial poll (at most 20 polls)."""
+    answers = [(await http.post(path, json=query)).json()]
+    while answers[-1]["status"] == "partial" and len(answers) <= 20:
+        answers.append((await http.get(path, params={"req_id": answers[0]["req_id"]})).json())
+    return answers
+
+
+async def test_by_default_the_post_and_the_first_get_poll_answer_partial_then_the_second_poll_succeeds(
     client: httpx2.AsyncClient, account: Account
 ) -> None:
-    first = (await client.post("/1/counts/events.json", json=QUERY)).json()
-    assert first["status"] == "partial"
-    assert isinstance(first["req_id"], int)
-    done = (await client.get("/1/counts/events.json", params={"req_id": first["req_id"]})).json()
-    assert done == {"status": "success", "count": len(selected(account))}
+    answers = await count_of(client, "/1/counts/events.json", QUERY)
+    assert [answer["status"] for answer in answers] == ["partial", "partial", "success"]
+    assert isinstance(answers[0]["req_id"], int)
+    assert answers[1] == {"status": "partial", "req_id": answers[0]["req_id"]}
+    assert answers[2] == {"status": "success", "count": len(selected(account))}
 
 
 async def test_a_profile_count_counts_unique_profiles(client: httpx2.AsyncClient, account: Account) -> None:
-    req_id = (await client.post("/1/counts/profiles.json", json=QUERY)).json()["req_id"]
-    done = (await client.get(f"/1/counts/profiles.json?req_id={req_id}")).json()
+    done = (await count_of(client, "/1/counts/profiles.json", QUERY))[-1]
     assert done == {"status": "success", "count": len({e.object_id for e in selected(account)})}
     assert done["count"] < len(selected(account))
 
@@ -49,14 +58,65 @@ async def test_with_zero_partial_polls_the_count_answers_at_once(
     assert body["count"] > 0
 
 
-async def test_the_configured_number_of_partial_answers_come_before_success(
+@pytest.mark.parametrize("n", [1, 2, 3])
+async def test_n_partial_polls_mean_the_post_and_the_next_n_gets_answer_partial_then_success(
+    make_world: Callable[..., CleverTapWorld], make_client: Callable[..., httpx2.AsyncClient], n: int
+) -> None:
+    async with make_client(make_world(count_partial_polls=n)) as http:
+        first = (await http.post("/1/counts/events.json", json=QUERY)).json()
+        polls = [(await http.get(f"/1/counts/events.json?req_id={first['req_id']}")).json() for _ in range(n + 2)]
+    assert [first["status"], *(p["status"] for p in polls)] == ["partial", *["partial"] * n, "success", "success"]
+    assert all(p["req_id"] == first["req_id"] for p in polls[:n])
+
+
+async def test_a_req_id_expires_after_an_hour_of_world_time_and_then_answers_invalid_request_id(
+    client: httpx2.AsyncClient, world: CleverTapWorld
+) -> None:
+    kept = (await client.post("/1/counts/events.json", json=QUERY)).json()["req_id"]
+    lapsed = (await client.post("/1/counts/events.json", json=QUERY)).json()["req_id"]
+    world.advance_clock(3600)
+    still = (await client.get(f"/1/counts/events.json?req_id={kept}")).json()
+    world.advance_clock(1)
+    gone = (await client.get(f"/1/counts/events.json?req_id={lapsed}")).json()
+    assert still == {"status": "partial", "req_id": kept}
+    assert gone["status"] == "fail"
+    assert gone["error"].startswith("Invalid request id")
+
+
+async def test_the_req_id_lifetime_is_configurable(
     make_world: Callable[..., CleverTapWorld], make_client: Callable[..., httpx2.AsyncClient]
 ) -> None:
-    async with make_client(make_world(count_partial_polls=3)) as http:
-        first = (await http.post("/1/counts/events.json", json=QUERY)).json()
-        polls = [(await http.get(f"/1/counts/events.json?req_id={first['req_id']}")).json() for _ in range(3)]
-    assert [first["status"], *(p["status"] for p in polls)] == ["partial", "partial", "partial", "success"]
-    assert polls[0]["req_id"] == first["req_id"]
+    world = make_world(count_request_ttl=60)
+    async with make_client(world) as http:
+        req_id = (await http.post("/1/counts/events.json", json=QUERY)).json()["req_id"]
+        world.advance_clock(61)
+        body = (await http.get(f"/1/counts/events.json?req_id={req_id}")).json()
+    assert body["status"] == "fail"
+    assert body["error"].startswith("Invalid request id")
+
+
+def test_expired_req_ids_are_purged_when_another_count_starts() -> None:
+    requests = CountRequests("acct", ttl=60)
+    for _ in range(5):
+        requests.start("events", 1, 1, now=0)
+    requests.start("events", 1, 1, now=61)
+    assert len(requests) == 1
+
+
+def test_past_the_bound_the_oldest_req_id_is_dropped_first() -> None:
+    requests = CountRequests("acct", ttl=3600, limit=3)
+    ids = [requests.start("events", index, 1, now=index)["req_id"] for index in range(4)]
+    assert len(requests) == 3
+    with pytest.raises(InvalidRequestId):
+        requests.poll("events", str(ids[0]), now=5)
+    assert requests.poll("events", str(ids[1]), now=5) == {"status": "partial", "req_id": ids[1]}
+
+
+def test_a_busy_account_holds_at_most_the_bounded_number_of_req_ids() -> None:
+    requests = CountRequests("acct", ttl=3600)
+    for index in range(MAX_COUNT_REQUESTS + 50):
+        requests.start("events", index, 1, now=0)
+    assert len(requests) == MAX_COUNT_REQUESTS
 
 
 async def test_an_unknown_req_id_fails_as_invalid_request_id(client: httpx2.AsyncClient) -> None:

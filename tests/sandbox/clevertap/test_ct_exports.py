@@ -11,6 +11,8 @@ import httpx2
 import pytest
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld
+from clevertap_mcp.sandbox.clevertap.errors import CursorInvalidated
+from clevertap_mcp.sandbox.clevertap.exports import MAX_EXPORTS, CursorPolicy, CursorStore
 from clevertap_mcp.sandbox.clevertap.model import Account
 
 pytestmark = pytest.mark.anyio
@@ -156,6 +158,61 @@ async def test_profile_cursors_live_four_days(client: httpx2.AsyncClient, world:
     assert (await page(client, "/1/profiles.json", cursor))["status"] == "success"
     world.advance_clock(86401)
     assert await page(client, "/1/profiles.json", cursor) == INVALIDATED
+
+
+POLICY = CursorPolicy(ttl=100, idle_ttl=None)
+
+
+def test_expired_exports_are_purged_when_another_export_opens() -> None:
+    store = CursorStore("acct")
+    for _ in range(5):
+        store.open("events", [{"n": 1}], batch_size=1, policy=POLICY, now=0, pending_polls=0)
+    store.open("events", [{"n": 2}], batch_size=1, policy=POLICY, now=101, pending_polls=0)
+    assert (store.export_count, store.cursor_count) == (1, 1)
+
+
+def test_expired_exports_are_purged_when_any_page_is_fetched() -> None:
+    store = CursorStore("acct")
+    store.open("events", [{"n": 1}, {"n": 2}], batch_size=1, policy=POLICY, now=0, pending_polls=0)
+    live = unquote(store.open("events", [{"n": 3}], batch_size=1, policy=POLICY, now=50, pending_polls=0))
+    assert store.page("events", live, now=120)["records"] == [{"n": 3}]
+    assert (store.export_count, store.cursor_count) == (1, 1)
+
+
+def test_past_the_bound_the_least_recently_used_export_is_dropped() -> None:
+    store = CursorStore("acct", limit=2)
+    first = unquote(store.open("events", [{"n": 1}], batch_size=1, policy=POLICY, now=0, pending_polls=0))
+    second = unquote(store.open("events", [{"n": 2}], batch_size=1, policy=POLICY, now=1, pending_polls=0))
+    store.page("events", first, now=2)  # first is now the most recently used
+    store.open("events", [{"n": 3}], batch_size=1, policy=POLICY, now=3, pending_polls=0)
+    assert store.export_count == 2
+    assert store.page("events", first, now=4)["records"] == [{"n": 1}]
+    with pytest.raises(CursorInvalidated):
+        store.page("events", second, now=4)
+
+
+async def test_any_request_of_the_account_frees_its_expired_exports_and_count_requests(
+    client: httpx2.AsyncClient, world: CleverTapWorld, account: Account
+) -> None:
+    for _ in range(3):
+        await open_cursor(client, "/1/events.json", CHARGED)
+        await open_cursor(client, "/1/profiles.json", CHARGED)
+        await client.post("/1/counts/events.json", json=CHARGED)
+    assert world.held(account) == {"exports": 6, "cursors": 6, "count_requests": 3}
+    world.advance_clock(5 * 86400)
+    await client.post("/1/now.json", json={})
+    assert world.held(account) == {"exports": 0, "cursors": 0, "count_requests": 0}
+
+
+async def test_an_export_pushed_out_by_the_bounded_number_of_newer_ones_answers_cursor_invalidated(
+    client: httpx2.AsyncClient,
+) -> None:
+    oldest = await open_cursor(client, "/1/events.json", CHARGED, "?batch_size=1")
+    newest = ""
+    for _ in range(MAX_EXPORTS):
+        newest = await open_cursor(client, "/1/events.json", CHARGED, "?batch_size=1")
+    assert await page(client, "/1/events.json", oldest) == INVALIDATED
+    assert (await page(client, "/1/events.json", newest))["status"] == "success"
 
 
 async def test_a_profile_export_lists_each_profile_that_did_the_event_once(

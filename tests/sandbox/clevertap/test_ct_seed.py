@@ -7,8 +7,8 @@ import time
 from collections import Counter
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld
-from clevertap_mcp.sandbox.clevertap.model import Account
-from clevertap_mcp.sandbox.clevertap.seed import seed_demo_account
+from clevertap_mcp.sandbox.clevertap.model import Account, Token
+from clevertap_mcp.sandbox.clevertap.seed import DISCARDED_EVENT_NAMES, seed_demo_account
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -89,3 +89,32 @@ def test_without_a_pinned_clock_now_is_the_real_time_plus_any_advance() -> None:
     world.advance_clock(60)
     now = world.now()
     assert before + 60 <= now <= time.time() + 60
+
+
+def test_the_demo_account_has_discarded_legacy_event_which_is_not_queryable() -> None:
+    account = seed_demo_account(42, 20, anchor=NOW)
+    assert account.discarded_events == set(DISCARDED_EVENT_NAMES) == {"Legacy Event"}
+    assert not account.discarded_events & account.event_names
+
+
+def test_an_accounts_repr_never_shows_its_passcode() -> None:
+    account = Account(DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
+    assert DEMO_CLEVERTAP_PASSCODE not in repr(account)
+    assert DEMO_CLEVERTAP_ACCOUNT_ID in repr(account)
+
+
+def test_a_tokens_repr_never_shows_the_push_token_or_its_web_push_keys() -> None:
+    token = Token("fcm-SECRET-TOKEN", "chrome", {"p256dh": "P256-SECRET", "auth": "AUTH-SECRET"})
+    shown = repr(token)
+    assert "chrome" in shown
+    assert not any(secret in shown for secret in ("SECRET-TOKEN", "P256-SECRET", "AUTH-SECRET"))
+
+
+def test_a_seeded_accounts_repr_holds_no_passcode_and_no_token_secrets() -> None:
+    account = seed_demo_account(42, 40, anchor=NOW)
+    shown = repr(account)
+    secrets = [t.id for p in account.profiles.values() for t in p.tokens]
+    secrets += [t.keys["auth"] for p in account.profiles.values() for t in p.tokens if t.keys]
+    assert secrets
+    assert DEMO_CLEVERTAP_PASSCODE not in shown
+    assert not any(secret in shown for secret in secrets)

@@ -10,6 +10,8 @@ import httpx2
 import pytest
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld
+from clevertap_mcp.sandbox.clevertap.model import Account
+from clevertap_mcp.sandbox.clevertap.routes import MAX_JSON_DEPTH
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE
 
 ClientFactory = Callable[..., httpx2.AsyncClient]
@@ -87,10 +89,78 @@ async def test_malformed_json_is_400(client: httpx2.AsyncClient) -> None:
     assert response.json()["status"] == "fail"
 
 
-async def test_a_body_that_is_not_an_object_is_400_on_query_endpoints(client: httpx2.AsyncClient) -> None:
-    response = await client.post("/1/targets/list.json", json=[20260101, 20260105])
+@pytest.mark.parametrize("raw", [b"[]", b"[1]", b'"x"', b"7", b"null", b"true"])
+@pytest.mark.parametrize("path", ["/1/targets/list.json", "/1/now.json", "/1/counts/events.json", "/1/events.json"])
+async def test_a_well_formed_body_that_is_not_an_object_is_http_200_with_a_fail_body(
+    client: httpx2.AsyncClient, path: str, raw: bytes
+) -> None:
+    response = await client.post(path, content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["code"]) == ("fail", 400)
+    assert body["error"].startswith("The request body must be a JSON object")
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"x"', b"null"])
+async def test_an_upload_body_that_is_not_an_object_keeps_the_documented_malformed_envelope_answer(
+    client: httpx2.AsyncClient, raw: bytes
+) -> None:
+    response = await client.post("/1/upload", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "fail", "processed": 0, "unprocessed": []}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+@pytest.mark.parametrize("path", ["/1/upload", "/1/now.json", "/1/counts/events.json"])
+async def test_nan_infinity_and_overflowing_numbers_are_malformed_json(
+    client: httpx2.AsyncClient, path: str, number: str
+) -> None:
+    raw = f'{{"d": [{{"type": "bogus", "x": {number}}}], "event_name": "Charged", "os": {number}}}'.encode()
+    response = await client.post(path, content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["status"] == "fail"
+    assert response.json() == {"status": "fail", "error": "Malformed JSON in the request body", "code": 400}
+
+
+async def test_an_event_carrying_nan_is_refused_so_exports_keep_rendering(
+    client: httpx2.AsyncClient, account: Account
+) -> None:
+    before = len(account.events)
+    raw = b'{"d": [{"type": "event", "identity": "u-1001", "evtName": "Charged", "evtData": {"Amount": NaN}}]}'
+    refused = await client.post("/1/upload", content=raw, headers={"Content-Type": "application/json"})
+    query = {"event_name": "Charged", "from": 20260101, "to": 20260105}
+    cursor = (await client.post("/1/events.json?batch_size=5000", json=query)).json()["cursor"]
+    exported = await client.get(f"/1/events.json?cursor={cursor}")
+    assert refused.status_code == 400
+    assert len(account.events) == before
+    assert exported.status_code == 200
+    assert exported.json()["status"] == "success"
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 500, 960, 100_000])
+async def test_deeply_nested_json_is_400_not_a_server_error(client: httpx2.AsyncClient, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    for raw in (nested.encode(), f'{{"d": [{{"type": "bogus", "x": {nested}}}]}}'.encode()):
+        response = await client.post("/1/upload", content=raw, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400
+        assert response.json()["status"] == "fail"
+
+
+async def test_nesting_at_the_bound_is_accepted_and_renders_back_in_answers_and_exports(
+    client: httpx2.AsyncClient,
+) -> None:
+    value: Any = "leaf"
+    for _ in range(MAX_JSON_DEPTH - 4):  # under the body's own 4 levels, {"d": [{"evtData": {...}}]}: exactly the bound
+        value = [value]
+    record = {"type": "event", "identity": "u-deep", "evtName": "Deep", "evtData": {"Deep": value}, "ts": 1767600000}
+    stored = await client.post("/1/upload", json={"d": [record]})
+    echoed = await client.post("/1/upload", json={"d": [{**record, "type": "bogus"}]})
+    cursor = (await client.post("/1/events.json", json={"event_name": "Deep", "from": 20260105, "to": 20260105})).json()
+    exported = await client.get(f"/1/events.json?cursor={cursor['cursor']}")
+    assert (stored.status_code, stored.json()["status"]) == (200, "success")
+    assert echoed.status_code == 200
+    assert echoed.json()["unprocessed"][0]["record"]["evtData"] == {"Deep": value}
+    assert exported.status_code == 200
+    assert exported.json()["records"][0]["event_props"] == {"Deep": value}
 
 
 async def test_post_without_content_type_and_get_with_it_are_both_accepted(client: httpx2.AsyncClient) -> None:

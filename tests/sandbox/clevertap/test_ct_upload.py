@@ -142,6 +142,14 @@ async def test_an_event_without_ts_gets_the_server_time(client: httpx2.AsyncClie
         (profile(profileData={"Education": "PhD"}), 518),
         (profile(profileData={"Married": "maybe"}), 519),
         (profile(profileData={"Age": "old"}), 520),
+        (profile(profileData={"DOB": "1990-01-01"}), 520),
+        (profile(profileData={"DOB": 631152000}), 520),
+        (profile(profileData={"DOB": "$D_"}), 520),
+        (profile(profileData={"DOB": "$D_1990-01-01"}), 520),
+        (profile(profileData={"Gender": ["M"]}), 514),
+        (profile(profileData={"Married": True}), 519),
+        (profile(profileData={"Education": ["School"]}), 518),
+        (event(evtName="Legacy Event"), 528),
         (event(evtData={f"p{i}": i for i in range(257)}), 522),
         ({"type": "event", "evtName": "Searched", "evtData": {}}, 523),
         ({"type": "profile", "profileData": {"identity": "u-1001"}}, 523),
@@ -179,6 +187,56 @@ async def test_error_messages_embed_the_code_in_the_documented_template(client: 
     assert body["unprocessed"][0]["error"].startswith("Gender is incorrect. ErrorCode: 514 - ")
 
 
+@pytest.mark.parametrize("dob", ["$D_631152000", "$D_-315619200", "$D_0"])
+async def test_a_dob_in_the_date_form_is_accepted_and_stored(
+    client: httpx2.AsyncClient, account: Account, dob: str
+) -> None:
+    body = await upload(client, profile(profileData={"DOB": dob}))
+    assert body == {"status": "success", "processed": 1, "unprocessed": []}
+    stored = account.find(identity="u-1001")
+    assert stored is not None and stored.data["DOB"] == dob
+
+
+async def test_an_invalid_dob_gets_520_with_the_documented_message(client: httpx2.AsyncClient) -> None:
+    body = await upload(client, profile(profileData={"DOB": "1990-01-01"}))
+    assert body["unprocessed"][0]["error"] == (
+        "Age is incorrect. ErrorCode: 520 - DOB must be a date in the form $D_<epoch seconds>. "
+        "Skipped record number : 1"
+    )
+
+
+async def test_a_discarded_event_gets_528_with_the_documented_message_and_is_not_stored(
+    client: httpx2.AsyncClient, account: Account
+) -> None:
+    before = len(account.events)
+    body = await upload(client, event(evtName="Legacy Event"))
+    assert body == {
+        "status": "fail",
+        "processed": 0,
+        "unprocessed": [
+            {
+                "status": "fail",
+                "code": 528,
+                "error": "Event is discarded. ErrorCode: 528 - Event Legacy Event has been discarded in the dashboard. "
+                "Skipped record number : 1",
+                "record": event(evtName="Legacy Event"),
+            }
+        ],
+    }
+    assert len(account.events) == before
+
+
+async def test_discarded_events_are_per_account_and_a_dry_run_reports_them_too(
+    client: httpx2.AsyncClient, account: Account
+) -> None:
+    account.discarded_events.add("Old Promo Viewed")
+    dry = await upload(client, event(evtName="Old Promo Viewed"), query="?dryRun=1")
+    account.discarded_events.clear()
+    live = await upload(client, event(evtName="Legacy Event"))
+    assert dry["unprocessed"][0]["code"] == 528
+    assert live["status"] == "success"
+
+
 async def test_a_token_type_of_another_platform_gets_534(client: httpx2.AsyncClient, account: Account) -> None:
     ios = next(p for p in account.profiles.values() if p.platform == "iOS")
     body = await upload(client, token(objectId=ios.object_id))
@@ -204,6 +262,18 @@ async def test_profile_operators_edit_values_in_place(client: httpx2.AsyncClient
     stored = account.find(identity="u-1001")
     assert stored is not None
     assert (stored.data["Tags"], stored.data["Visits"], "Old" in stored.data) == (["b", "c"], 4, False)
+
+
+async def test_an_increment_that_would_overflow_gets_555_and_leaves_the_profile_untouched(
+    client: httpx2.AsyncClient, account: Account
+) -> None:
+    await upload(client, profile(profileData={"Score": 1.7e308, "Visits": 1}))
+    body = await upload(client, profile(profileData={"Visits": {"$incr": 1}, "Score": {"$incr": 1.7e308}}))
+    found = await client.get("/1/profile.json", params={"identity": "u-1001"})
+    assert body["unprocessed"][0]["code"] == 555
+    stored = account.find(identity="u-1001")
+    assert stored is not None and (stored.data["Score"], stored.data["Visits"]) == (1.7e308, 1)
+    assert found.status_code == 200
 
 
 async def test_a_multi_value_list_over_100_items_keeps_the_newest_100(

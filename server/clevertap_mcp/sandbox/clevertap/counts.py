@@ -1,7 +1,12 @@
-"""Async counts of /1/counts/events.json and /1/counts/profiles.json: the req_id polling protocol (§9).
+"""Async counts of /1/counts/events.json and /1/counts/profiles.json: the req_id polling protocol (§9, §14 #29–#31).
 
-The count is computed when the query is POSTed; the answer is held back for a configured number of `partial`
-answers, then served to GET polls on the same path.
+The count is computed when the query is POSTed. With N = settings.count_partial_polls, N = 0 answers the POST with
+the count at once; otherwise the POST answers `partial` with a `req_id`, the next N GET polls on the same path answer
+`partial` too, and poll N+1 (and any later one) answers `success`.
+
+A req_id lives `ttl` seconds of world time from its POST; after that polls answer "Invalid request id" and the
+client reissues the query (§9). Expired ids are purged on every start and poll (and by the world on every request
+of the account), and at most MAX_COUNT_REQUESTS ids are held per account: past that, the oldest is dropped first.
 """
 
 from __future__ import annotations
@@ -12,37 +17,47 @@ from typing import Any
 
 from clevertap_mcp.sandbox.clevertap.errors import InvalidRequestId
 
-__all__ = ["CountRequests"]
+__all__ = ["MAX_COUNT_REQUESTS", "CountRequests"]
+
+MAX_COUNT_REQUESTS = 1000
 
 
 @dataclass
 class _Request:
     path: str
     count: int
-    partial_left: int
+    partial_left: int  # GET polls still to answer `partial`
+    created: float
 
 
 class CountRequests:
     """One account's count requests."""
 
-    def __init__(self, account_id: str) -> None:
+    def __init__(self, account_id: str, *, ttl: float, limit: int = MAX_COUNT_REQUESTS) -> None:
         self._account_id = account_id
+        self._ttl = ttl
+        self._limit = limit
+        # Insertion order is issue order, and the world clock never runs back: the oldest id comes first.
         self._requests: dict[int, _Request] = {}
         self._issued = 0
 
-    def start(self, path: str, count: int, partial_polls: int) -> dict[str, Any]:
-        """The POST answer. `partial_polls` counts every `partial` answer, this one included: 0 answers at once."""
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def start(self, path: str, count: int, partial_polls: int, now: float) -> dict[str, Any]:
+        """The POST answer: `success` at once when `partial_polls` is 0, else `partial` with a new req_id."""
+        self.purge(now)
         if partial_polls <= 0:
             return {"status": "success", "count": count}
-        self._issued += 1
-        digest = hashlib.sha256(f"{self._account_id}:count:{self._issued}".encode()).digest()
-        # A big int like CleverTap's 384649162721759: 15 digits, never starting with 0.
-        req_id = 10**14 + int.from_bytes(digest[:6]) % (9 * 10**14)
-        self._requests[req_id] = _Request(path, count, partial_polls - 1)
+        while len(self._requests) >= self._limit:
+            del self._requests[next(iter(self._requests))]
+        req_id = self._new_id()
+        self._requests[req_id] = _Request(path, count, partial_polls, now)
         return {"status": "partial", "req_id": req_id}
 
-    def poll(self, path: str, req_id: str) -> dict[str, Any]:
+    def poll(self, path: str, req_id: str, now: float) -> dict[str, Any]:
         """The answer to GET `path`?req_id=; clients store the id as an int or a string, so both parse."""
+        self.purge(now)
         try:
             key = int(req_id)
         except ValueError:
@@ -56,3 +71,18 @@ class CountRequests:
             request.partial_left -= 1
             return {"status": "partial", "req_id": key}
         return {"status": "success", "count": request.count}
+
+    def _new_id(self) -> int:
+        while True:
+            self._issued += 1
+            digest = hashlib.sha256(f"{self._account_id}:count:{self._issued}".encode()).digest()
+            # A big int like CleverTap's 384649162721759: 15 digits, never starting with 0.
+            req_id = 10**14 + int.from_bytes(digest[:6]) % (9 * 10**14)
+            if req_id not in self._requests:
+                return req_id
+
+    def purge(self, now: float) -> None:
+        """Drop every expired req_id."""
+        expired = [key for key, request in self._requests.items() if now - request.created > self._ttl]
+        for key in expired:
+            del self._requests[key]

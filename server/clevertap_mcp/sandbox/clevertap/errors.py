@@ -2,9 +2,10 @@
 
     CleverTapError                  {"status": "fail", "error": ..., "code": ...}
     ├── InvalidCredentials          401 "Invalid Credentials"
-    ├── BadRequest                  400: malformed JSON, a body that is not an object, an oversized or empty batch
+    ├── BadRequest                  400: malformed JSON (NaN/Infinity too), an oversized or empty batch
     ├── NotFound / MethodNotAllowed 404 / 405
-    └── Refused                     200 with a fail body: validation, not-ready and unknown-thing answers
+    └── Refused                     200 with a fail body: validation (a JSON body that is not an object too),
+                                    not-ready and unknown-thing answers
         ├── InvalidDates            code 4002 "Dates must be real…"
         ├── InvalidEvent            code 400 '["Invalid event : <name>"]'
         ├── CursorInvalidated       code 400, unknown or expired cursor

@@ -33,9 +33,10 @@ def object_id_for(account_id: str, identity: str) -> str:
 
 @dataclass
 class Token:
-    id: str
+    # The push token and the web-push keys (whose `auth` is a secret) stay out of reprs, so out of logs.
+    id: str = field(repr=False)
     type: str  # apns, gcm, fcm, wns, mpns, chrome
-    keys: dict[str, str] | None = None
+    keys: dict[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -79,13 +80,15 @@ class Campaign:
 @dataclass
 class Account:
     account_id: str
-    passcode: str
+    passcode: str = field(repr=False)  # a credential: never in reprs, so never in logs or tracebacks
     region: str
     profiles: dict[str, Profile] = field(default_factory=dict[str, Profile])  # by object_id
     by_identity: dict[str, str] = field(default_factory=dict[str, str])  # identity -> object_id
     events: list[Event] = field(default_factory=list[Event])
     # Event names the account knows; queries on any other name get "Invalid event".
     event_names: set[str] = field(default_factory=set[str])
+    # Event names discarded in the dashboard: uploads of them get 528 (clevertap-api.md §7.4, §14 #6).
+    discarded_events: set[str] = field(default_factory=set[str])
     campaigns: dict[int, Campaign] = field(default_factory=dict[int, Campaign])
     # object_id -> epoch seconds at which an accepted deletion takes effect.
     pending_deletions: dict[str, float] = field(default_factory=dict[str, float])

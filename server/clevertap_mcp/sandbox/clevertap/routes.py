@@ -1,12 +1,14 @@
 """The CleverTap emulator's route table: `/{region}/1/...` paths whose handlers parse, call the world, render.
 
 The region segment stands for the regional host (eu1.api.clevertap.com and friends). Auth comes first, then the
-body: malformed JSON is HTTP 400, every other refusal is rendered by the errors.py class the world raised.
+body: malformed JSON is HTTP 400 (§14 #18), every other refusal, a well-formed body that is not an object included,
+is rendered by the errors.py class the world raised, HTTP 200 with a fail body as §3 wants.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import unquote
@@ -24,11 +26,16 @@ from clevertap_mcp.sandbox.clevertap.errors import (
     InvalidRequestId,
     MethodNotAllowed,
     NotFound,
+    Refused,
 )
 from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, Kind
 
-__all__ = ["build_clevertap_app"]
+__all__ = ["MAX_JSON_DEPTH", "build_clevertap_app", "parse_json"]
+
+# Nesting bound of request bodies (unconfirmed for CleverTap, whose parser has one too): deep enough for any real
+# payload, shallow enough that every answer built from the body still renders.
+MAX_JSON_DEPTH = 100
 
 _Handler = Callable[[Request], Awaitable[Response]]
 _Operation = Callable[[Request, Account], Awaitable[dict[str, Any]]]
@@ -48,21 +55,73 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"status": "fail", "error": "Internal Server Error", "code": status}, status_code=status)
 
 
+def _not_json(constant: str) -> Any:
+    # NaN, Infinity and -Infinity are Python's extensions, not JSON (RFC 8259); a stored NaN could not be rendered.
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 overflows to inf, which no JSON answer can carry back
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when arrays and objects nest more than `limit` levels; iterative, so depth cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children: list[Any]
+        if isinstance(node, dict):
+            children = list(cast(dict[str, Any], node).values())
+        elif isinstance(node, list):
+            children = cast(list[Any], node)
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: BadRequest (HTTP 400) for anything RFC 8259 refuses, non-finite numbers and runaway nesting."""
+    try:
+        value = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise BadRequest("Malformed JSON in the request body", 400) from None
+    if _too_deep(value, MAX_JSON_DEPTH):
+        # What parses must also render: answers echo records and exports return properties a few levels deeper.
+        raise BadRequest(f"Malformed JSON in the request body: nested deeper than {MAX_JSON_DEPTH} levels", 400)
+    return value
+
+
 async def _json(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return {}  # an empty POST reads as `{}`, which the operation then validates
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadRequest("Malformed JSON in the request body", 400) from None
+    return parse_json(raw)
 
 
 async def _object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; well-formed JSON of another type is refused with HTTP 200 and a fail body (§3)."""
     value = await _json(request)
     if not isinstance(value, dict):
-        raise BadRequest("The request body must be a JSON object", 400)
+        raise Refused(f"The request body must be a JSON object, not {_json_type(value)}", 400)
     return cast(dict[str, Any], value)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
 
 
 def _raw_param(request: Request, name: str) -> str | None:

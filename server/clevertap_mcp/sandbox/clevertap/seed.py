@@ -1,4 +1,4 @@
-"""The deterministic demo account: profiles, 30 days of events, device tokens and campaigns.
+"""The deterministic demo account: profiles, 30 days of events, device tokens, campaigns and one discarded event.
 
 Everything comes from `random.Random(seed)` and the anchor "now" passed in, so the same seed, size and anchor give
 identical data. Timestamps are offsets back from the anchor, so "the last 30 days" moves with the clock.
@@ -25,7 +25,7 @@ from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_REGION,
 )
 
-__all__ = ["SEEDED_EVENT_NAMES", "seed_demo_account"]
+__all__ = ["DISCARDED_EVENT_NAMES", "SEEDED_EVENT_NAMES", "seed_demo_account"]
 
 DAY = 86400
 FIRST_NAMES = ("Ana", "Ben", "Chloe", "David", "Elif", "Farah", "George", "Hana", "Ivan", "Julia", "Kofi", "Lena")
@@ -56,6 +56,9 @@ WEB = (
 )
 SYSTEM_EVENTS = ("App Launched", "App Uninstalled", "Notification Viewed", "Notification Clicked", "UTM Visited")
 SEEDED_EVENT_NAMES = frozenset({*SYSTEM_EVENTS, "Product Viewed", "Added To Cart", "Charged", "Searched"})
+# Event names the demo account has discarded in the dashboard: uploading one gets code 528 (§14 #6). They have no
+# seeded data and are not queryable.
+DISCARDED_EVENT_NAMES = frozenset({"Legacy Event"})
 
 
 def seed_demo_account(seed: int, profiles: int, *, anchor: float) -> Account:
@@ -64,6 +67,7 @@ def seed_demo_account(seed: int, profiles: int, *, anchor: float) -> Account:
     now = int(anchor)
     account = Account(DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
     account.event_names.update(SEEDED_EVENT_NAMES)
+    account.discarded_events.update(DISCARDED_EVENT_NAMES)
     for index in range(profiles):
         profile = _profile(rng, index)
         account.add_profile(profile)

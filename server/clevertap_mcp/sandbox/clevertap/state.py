@@ -26,14 +26,13 @@ from clevertap_mcp.sandbox.clevertap.records import (
     lookup_record,
     profile_record,
 )
+from clevertap_mcp.sandbox.clevertap.regions import REGION_ALIASES, REGIONS
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
-__all__ = ["REGIONS", "CleverTapWorld", "Kind"]
+__all__ = ["REGIONS", "REGION_ALIASES", "CleverTapWorld", "Kind"]
 
 Kind = Literal["events", "profiles"]
-# Regional host prefixes (§1). `api` is the plain api.clevertap.com host, which serves Europe like eu1.
-REGIONS = frozenset({"eu1", "in1", "sg1", "us1", "aps3", "mec1"})
-REGION_ALIASES = {"api": "eu1"}
+# REGIONS and REGION_ALIASES (regions.py) are re-exported here: the regional host prefixes of §1.
 MAX_BATCH_SIZE = 5000
 MAX_DELETE_VALUES = 100
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
@@ -72,7 +71,7 @@ class CleverTapWorld:
     def add_account(self, account: Account) -> None:
         self._accounts[(account.region, account.account_id)] = account
         self._cursors[account.account_id] = CursorStore(account.account_id)
-        self._counts[account.account_id] = CountRequests(account.account_id)
+        self._counts[account.account_id] = CountRequests(account.account_id, ttl=self.settings.count_request_ttl)
 
     def account(self, region: str, account_id: str) -> Account | None:
         return self._accounts.get((REGION_ALIASES.get(region, region), account_id))
@@ -86,13 +85,24 @@ class CleverTapWorld:
         return account
 
     def _settle(self, account: Account) -> None:
-        """Carry out deletions whose delay has passed."""
+        """Carry out deletions whose delay has passed, and free the account's expired exports and count requests."""
         now = self.now()
+        self._cursors[account.account_id].purge(now)
+        self._counts[account.account_id].purge(now)
         due = {object_id for object_id, at in account.pending_deletions.items() if at <= now}
         if due:
             account.remove_profiles(due)
             for object_id in due:
                 del account.pending_deletions[object_id]
+
+    def held(self, account: Account) -> dict[str, int]:
+        """What the account's stores hold now: live exports, their cursors, and pollable count requests."""
+        cursors = self._cursors[account.account_id]
+        return {
+            "exports": cursors.export_count,
+            "cursors": cursors.cursor_count,
+            "count_requests": len(self._counts[account.account_id]),
+        }
 
     # Upload ------------------------------------------------------------------------------------------------------
 
@@ -156,10 +166,10 @@ class CleverTapWorld:
     def start_count(self, account: Account, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
         events = select_events(account, parse_query(body, account, self.now()))
         count = len(events) if kind == "events" else len({event.object_id for event in events})
-        return self._counts[account.account_id].start(kind, count, self.settings.count_partial_polls)
+        return self._counts[account.account_id].start(kind, count, self.settings.count_partial_polls, self.now())
 
     def poll_count(self, account: Account, kind: Kind, req_id: str) -> dict[str, Any]:
-        return self._counts[account.account_id].poll(kind, req_id)
+        return self._counts[account.account_id].poll(kind, req_id, self.now())
 
     def real_time(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         return real_time(account, body, self.now())

@@ -7,6 +7,7 @@ and applies nothing.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, cast
 
 from clevertap_mcp.sandbox.clevertap.errors import BadRequest
@@ -72,7 +73,12 @@ def _apply(account: Account, record: Any, settings: SandboxSettings, now: float,
     identity, object_id, social = check_identity(fields)
     ts = check_ts(fields)
     if kind == "event":
-        name, properties = check_event(fields, max_properties=settings.max_event_properties, truncate=truncate)
+        name, properties = check_event(
+            fields,
+            max_properties=settings.max_event_properties,
+            truncate=truncate,
+            discarded=account.discarded_events,
+        )
         if not dry_run:
             profile = _upsert(account, identity, object_id, social)
             account.events.append(Event(profile.object_id, name, ts if ts is not None else int(now), properties))
@@ -80,7 +86,10 @@ def _apply(account: Account, record: Any, settings: SandboxSettings, now: float,
         return
     properties = check_profile(fields, truncate=truncate)
     if not dry_run:
-        _merge(_upsert(account, identity, object_id, social).data, properties)
+        target = _upsert(account, identity, object_id, social)
+        merged = dict(target.data)
+        _merge(merged, properties)  # on a copy: a Reject halfway leaves the profile as it was
+        target.data = merged
 
 
 def _upsert(account: Account, identity: str | None, object_id: str | None, social: str | None) -> Profile:
@@ -119,7 +128,11 @@ def _operate(data: dict[str, Any], key: str, operator: str, operand: Any) -> Non
         data.pop(key, None)
     elif operator in ("$incr", "$decr") and isinstance(operand, int | float) and not isinstance(operand, bool):
         base = current if isinstance(current, int | float) and not isinstance(current, bool) else 0
-        data[key] = base + operand if operator == "$incr" else base - operand
+        result = base + operand if operator == "$incr" else base - operand
+        if not math.isfinite(result):
+            # An overflow to inf could not be rendered in any later answer (JSON has no Infinity).
+            raise Reject(555, "Property operator is incorrect", f"{operator} would take {key} out of range")
+        data[key] = result
     elif operator in ("$add", "$remove"):
         existing: list[Any] = cast(list[Any], current) if isinstance(current, list) else []
         if current is not None and not isinstance(current, list):

@@ -6,6 +6,7 @@ A rule raises Reject; `Reject.message` renders CleverTap's wording with the 1-ba
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any, cast
 
 __all__ = [
@@ -46,6 +47,8 @@ MAX_MULTI_VALUES = 100
 _OBJECT_ID = re.compile(r"^(-|__g)[0-9a-f]{32}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+# Date-typed values are "$D_<epoch seconds>" (§5); births before 1970 have negative epochs.
+_DATE = re.compile(r"^\$D_-?\d{1,12}$")
 _STANDARD_CHOICES: dict[str, tuple[frozenset[str], int, str]] = {
     "Gender": (frozenset({"M", "F"}), 514, "Gender is incorrect"),
     "Employed": (frozenset({"Y", "N"}), 517, "Employment status is incorrect"),
@@ -113,8 +116,14 @@ def _check_sizes(properties: dict[str, Any], code: int, *, truncate: bool) -> di
     return checked
 
 
-def check_event(record: dict[str, Any], *, max_properties: int, truncate: bool) -> tuple[str, dict[str, Any]]:
-    """(evtName, evtData) of a valid event record."""
+def check_event(
+    record: dict[str, Any],
+    *,
+    max_properties: int,
+    truncate: bool,
+    discarded: Collection[str] = frozenset(),
+) -> tuple[str, dict[str, Any]]:
+    """(evtName, evtData) of a valid event record; `discarded` holds the names discarded in the dashboard (528)."""
     name = record.get("evtName")
     if not isinstance(name, str) or not name:
         raise Reject(509, "Event Name is incorrect", "Event name is mandatory")
@@ -123,6 +132,8 @@ def check_event(record: dict[str, Any], *, max_properties: int, truncate: bool) 
         raise Reject(512, "Event structure is incorrect", "evtData must be an object")
     if name in RESTRICTED_EVENTS:
         raise Reject(513, "Trying to raise a restricted system event")
+    if name in discarded:
+        raise Reject(528, "Event is discarded", f"Event {name} has been discarded in the dashboard")
     properties = cast(dict[str, Any], data)
     if len(properties) > max_properties:
         raise Reject(522, "Too many event properties", f"Events carry at most {max_properties} properties")
@@ -135,9 +146,10 @@ def check_profile(record: dict[str, Any], *, truncate: bool) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Reject(555, "Profile structure is incorrect", "profileData must be an object")
     properties = cast(dict[str, Any], data)
+    # A dict value is a `$`-operator or a nested object, checked below; any other value of a standard key must fit.
     for key, (choices, code, reason) in _STANDARD_CHOICES.items():
         value = properties.get(key)
-        if value is not None and not isinstance(value, dict) and value not in choices:
+        if value is not None and not isinstance(value, dict) and not (isinstance(value, str) and value in choices):
             raise Reject(code, reason, f"{key} must be one of {', '.join(sorted(choices))}")
     email = properties.get("Email")
     if email is not None and not isinstance(email, dict) and not (isinstance(email, str) and _EMAIL.match(email)):
@@ -148,6 +160,10 @@ def check_profile(record: dict[str, Any], *, truncate: bool) -> dict[str, Any]:
     for key, value in properties.items():
         if isinstance(value, dict) and any(str(name).startswith("$") for name in cast(dict[str, Any], value)):
             _check_operator(key, cast(dict[str, Any], value))
+    # 520 covers the age a profile gives: its DOB (a "$D_<epoch seconds>" date, §7.2) or an Age in years.
+    dob = properties.get("DOB")
+    if dob is not None and not isinstance(dob, dict) and not (isinstance(dob, str) and _DATE.match(dob)):
+        raise Reject(520, "Age is incorrect", "DOB must be a date in the form $D_<epoch seconds>")
     age = properties.get("Age")
     if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 < age < 150):
         raise Reject(520, "Age is incorrect", "Age must be a whole number of years")

@@ -2,12 +2,16 @@
 
 The sequences are the ones Membrane's CleverTap connector performs: counts poll their `req_id`, exports POST a query
 and then page with the cursor, uploads wrap records in CleverTap's `{"d": [...]}` envelope.
+
+Before sending, every value the action's input schema declares an integer goes out as a JSON integer: JSON Schema
+counts 20260101.0 as an integer, so such input passes validation, but CleverTap's int fields (from/to, ids, ts)
+would receive the JSON number 20260101.0, which is not the int YYYYMMDD it wants (its date check answers 4002).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
@@ -15,6 +19,7 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
+from clevertap_mcp.sandbox.connector.catalog import action_spec
 from clevertap_mcp.sandbox.connector.wire import (
     ActionFailed,
     CleverTapCredentials,
@@ -23,11 +28,20 @@ from clevertap_mcp.sandbox.connector.wire import (
     require_ok,
 )
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "MAX_COUNT_POLLS", "MAX_CURSOR_RETRIES", "Progress", "run_action"]
+__all__ = [
+    "DEFAULT_POLL_INTERVAL",
+    "MAX_COUNT_POLLS",
+    "MAX_CURSOR_RETRIES",
+    "Progress",
+    "integral_floats_to_ints",
+    "run_action",
+]
 
 Progress = Callable[[str], Awaitable[None]]
 
 # Clients poll counts 10–15 times (clevertap-api.md §9); the last bound keeps a stuck query from holding a run.
+# These are GET polls after the POST: a count with N partial polls (settings.count_partial_polls) needs N + 1, so
+# the connector finishes any N up to MAX_COUNT_POLLS - 1.
 MAX_COUNT_POLLS = 15
 # Retries of a first page that answers code 2 "Request still in progress".
 MAX_CURSOR_RETRIES = 5
@@ -66,10 +80,36 @@ async def run_action(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
 ) -> Any:
     """Run one catalog action against CleverTap at `base_url`; raise ActionFailed when CleverTap refuses it."""
-    handler = _HANDLERS.get(key)
-    if handler is None:
+    handler, spec = _HANDLERS.get(key), action_spec(key)
+    if handler is None or spec is None:
         raise ActionFailed(f"Unknown CleverTap action {key!r}")
-    return await handler(_Run(Wire(http, base_url, creds), progress, poll_interval), input)
+    sent = cast(dict[str, Any], integral_floats_to_ints(spec.input_schema, input))
+    return await handler(_Run(Wire(http, base_url, creds), progress, poll_interval), sent)
+
+
+def integral_floats_to_ints(schema: Mapping[str, Any], value: Any) -> Any:
+    """`value` with each integral float (20260101.0) that `schema` types as an integer turned into an int.
+
+    Only positions the schema declares integer change; free-form data such as evtData keeps its floats.
+    """
+    for branch in ("anyOf", "oneOf", "allOf"):
+        for sub in cast(list[Mapping[str, Any]], schema.get(branch, [])):
+            value = integral_floats_to_ints(sub, value)
+    if isinstance(value, float):
+        declared = schema.get("type")
+        integer = declared == "integer" or (isinstance(declared, list) and "integer" in declared)
+        return int(value) if integer and value.is_integer() else value
+    if isinstance(value, dict):
+        properties = cast(Mapping[str, Mapping[str, Any]], schema.get("properties", {}))
+        items = cast(dict[str, Any], value).items()
+        return {
+            name: integral_floats_to_ints(properties[name], one) if name in properties else one for name, one in items
+        }
+    item_schema = schema.get("items")
+    if isinstance(value, list) and isinstance(item_schema, Mapping):
+        elements: list[Any] = cast(list[Any], value)
+        return [integral_floats_to_ints(cast(Mapping[str, Any], item_schema), one) for one in elements]
+    return cast(Any, value)
 
 
 # Counts -----------------------------------------------------------------------------------------------------------

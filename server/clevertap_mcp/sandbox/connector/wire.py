@@ -11,6 +11,8 @@ from typing import Any, cast
 
 import httpx2
 
+from clevertap_mcp.sandbox.clevertap.regions import REGIONS, is_region
+
 __all__ = ["ActionFailed", "CleverTapCredentials", "Wire", "clevertap_base_url", "fail_message", "field", "require_ok"]
 
 
@@ -18,7 +20,10 @@ __all__ = ["ActionFailed", "CleverTapCredentials", "Wire", "clevertap_base_url",
 class CleverTapCredentials:
     account_id: str
     passcode: str
-    region: str
+    region: str  # one of REGIONS; anything else could steer the base URL off the emulator's mount
+
+    def __post_init__(self) -> None:
+        _check_region(self.region)
 
     def __repr__(self) -> str:
         # Keeps the passcode out of logs and tracebacks.
@@ -34,8 +39,17 @@ class ActionFailed(Exception):
         self.data = data
 
 
+def _check_region(region: object) -> None:
+    if not is_region(region):
+        raise ValueError(f"Unknown CleverTap region {region!r}; use one of {', '.join(REGIONS)}")
+
+
 def clevertap_base_url(sandbox_root: str, region: str) -> str:
-    """The emulated regional host: the combined sandbox app mounts the CleverTap emulator at /clevertap."""
+    """The emulated regional host: the combined sandbox app mounts the CleverTap emulator at /clevertap.
+
+    ValueError for a region outside REGIONS: the region is a path segment, so `..` or `x/y` would leave the mount.
+    """
+    _check_region(region)
     return f"{sandbox_root.rstrip('/')}/clevertap/{region}"
 
 
@@ -60,7 +74,14 @@ class Wire:
         }
 
     async def post(self, path: str, body: Any, query: str = "") -> dict[str, Any]:
-        return await self._send("POST", path, query, json.dumps(body).encode())
+        try:
+            content = json.dumps(body, allow_nan=False).encode()
+        except ValueError:
+            # Python would write NaN/Infinity, which are not JSON; CleverTap would answer 400 "Malformed JSON".
+            raise ActionFailed(
+                "The input holds NaN or Infinity, which JSON cannot carry; send finite numbers"
+            ) from None
+        return await self._send("POST", path, query, content)
 
     async def get(self, path: str, query: str) -> dict[str, Any]:
         return await self._send("GET", path, query, None)
