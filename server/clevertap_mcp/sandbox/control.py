@@ -6,15 +6,19 @@ listens on loopback.
     POST /_sandbox/reset                      back to the fresh seeded state: no tenants or connections, a re-seeded
                                               CleverTap world, an empty request log           → {"status": "reset"}
     POST /_sandbox/connections                {tenantKey?, name?, key?, accountId?, passcode?, region?}: a READY
-                                              CleverTap connection (demo account by default)  → 201 Connection
+                                              CleverTap connection (demo account by default)  → 201 Connection;
+                                              400 for a region that is not one of CleverTap's (clevertap/regions.py:
+                                              the region is a path segment of every upstream URL), or an account id
+                                              or passcode that cannot travel as a header value
     POST /_sandbox/connections/{id}/state     {state, errors?: ErrorData[], clientAction?: {type, description,
                                               uiUrl?, agentInstructions?}, isDefunct?}        → Connection
     GET  /_sandbox/requests                   {items: [{seq, method, path, query, status, headers, exfiltration,
                                               targetHost?}]}, oldest first
     GET  /_sandbox/health                     {status: "ok", rootUrl}
 
-The request log keeps header *names* only and redacts query values whose name looks secret, so it can never hold a
-bearer token or a passcode; it keeps the last `MAX_LOGGED_REQUESTS` requests so a long-running sandbox stays small.
+The request log keeps header *names* only and redacts (`***`) the value of every query parameter whose name contains
+`jwt`, `key`, `auth`, `secret`, `password`, `token` or `passcode` in any case, so it can never hold a bearer token,
+a passcode or an API key; it keeps the last `MAX_LOGGED_REQUESTS` requests so a long-running sandbox stays small.
 Control-plane calls are not logged. Fault injection plugs into `RequestMiddleware.interceptors`: an interceptor sees
 each request before the app does and may answer it instead.
 """
@@ -38,13 +42,14 @@ from clevertap_mcp.sandbox.membrane.errors import MembraneError, NotFound
 from clevertap_mcp.sandbox.membrane.params import json_object, optional_str
 from clevertap_mcp.sandbox.membrane.render import connection_json
 from clevertap_mcp.sandbox.membrane.state import ClientAction, ConnectionState, MembraneState
+from clevertap_mcp.sandbox.membrane.upstream import credentials_problem
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION
 
 __all__ = ["CONTROL_PREFIX", "Interceptor", "LoggedRequest", "RequestLog", "RequestMiddleware", "control_routes"]
 
 CONTROL_PREFIX = "/_sandbox"
 MAX_LOGGED_REQUESTS = 1000
-_SECRET_NAME = re.compile(r"passcode|token|secret|password|authorization|api[-_]?key", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"jwt|key|auth|secret|password|token|passcode", re.IGNORECASE)
 _LOG_ENTRY = "clevertap_mcp.sandbox.log_entry"
 
 Interceptor = Callable[[Request], Awaitable[Response | None]]
@@ -147,12 +152,15 @@ def control_routes(state: MembraneState, log: RequestLog, reset: Callable[[], No
 
     async def add_connection(request: Request) -> Response:
         body = await json_object(request, allow_empty=True)
-        tenant = state.tenant(optional_str(body, "tenantKey") or state.settings.tenant_key)
-        credentials = CleverTapCredentials(
-            account_id=optional_str(body, "accountId") or DEMO_CLEVERTAP_ACCOUNT_ID,
-            passcode=optional_str(body, "passcode") or DEMO_CLEVERTAP_PASSCODE,
-            region=optional_str(body, "region") or DEMO_CLEVERTAP_REGION,
-        )
+        tenant_key = optional_str(body, "tenantKey") or state.settings.tenant_key
+        account_id = optional_str(body, "accountId") or DEMO_CLEVERTAP_ACCOUNT_ID
+        passcode = optional_str(body, "passcode") or DEMO_CLEVERTAP_PASSCODE
+        region = optional_str(body, "region") or DEMO_CLEVERTAP_REGION
+        problem = credentials_problem(account_id, passcode, region)
+        if problem is not None:
+            raise MembraneError(problem)
+        tenant = state.tenant(tenant_key)
+        credentials = CleverTapCredentials(account_id=account_id, passcode=passcode, region=region)
         conn = state.add_ready(
             tenant, name=optional_str(body, "name"), key=optional_str(body, "key"), credentials=credentials
         )

@@ -9,6 +9,10 @@ app needs its own root URL to advertise connect links and to reach its CleverTap
 uvicorn's startup, never a polling loop. uvicorn logs through the `uvicorn.*` loggers only (no logging config of its
 own, so its records reach whatever handlers the host configured: stderr for the MCP server), and access logs are off
 by default: in the stdio server stdout is the MCP wire.
+
+Stopping (`stop()`, a signal, or cancelling `serve_forever`) first releases parked long-polls, on the server's own
+event loop at the start of uvicorn's shutdown: each answers 200 with the current object (membrane-api.md §10 #4)
+instead of being cancelled at the end of the graceful-shutdown window with a plain-text 500 and a logged traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import anyio
 import uvicorn
 from starlette.applications import Starlette
 
-from clevertap_mcp.sandbox.app import build_sandbox_app
+from clevertap_mcp.sandbox.app import build_sandbox_app, parts_of
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
 __all__ = ["SandboxServer", "serve_forever"]
@@ -36,16 +40,24 @@ GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, reporting the end of a successful startup through `on_started`."""
+    """uvicorn's server with two hooks, both run on its own event loop.
 
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+    `on_started` once a startup succeeded; `on_stopping` as shutdown begins, before open connections are asked to close.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None], on_stopping: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_started = on_started
+        self._on_stopping = on_stopping
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             self._on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_stopping()
+        await super().shutdown(sockets)
 
 
 def _bind(host: str, port: int) -> tuple[socket.socket, str]:
@@ -113,7 +125,11 @@ class SandboxServer:
         self.app = build_sandbox_app(self.settings, root_url=base_url)
         self._settled.clear()
         self._failure = None
-        self._server = _Server(_config(self.app, access_log=self.access_log), on_started=self._settled.set)
+        self._server = _Server(
+            _config(self.app, access_log=self.access_log),
+            on_started=self._settled.set,
+            on_stopping=parts_of(self.app).state.release_waiters,
+        )
         self._thread = threading.Thread(target=self._run, args=(sock,), name="clevertap-sandbox", daemon=True)
         self._thread.start()
         started = self._settled.wait(START_TIMEOUT_SECONDS) and self._server.started
@@ -165,7 +181,11 @@ async def serve_forever(
     """
     sock, base_url = _bind(host, port)
     app = build_sandbox_app(settings, root_url=base_url)
-    server = _Server(_config(app, access_log=access_log), on_started=lambda: on_ready(base_url))
+    server = _Server(
+        _config(app, access_log=access_log),
+        on_started=lambda: on_ready(base_url),
+        on_stopping=parts_of(app).state.release_waiters,
+    )
     try:
         await server.serve(sockets=[sock])
     except anyio.get_cancelled_exc_class():

@@ -9,6 +9,7 @@ import pytest
 from membrane_sandbox_support import InProcessSandbox
 
 from clevertap_mcp.sandbox.connector import ACTIONS
+from clevertap_mcp.sandbox.membrane.search import CATALOG
 
 KEYS_IN_ID_ORDER = [spec.key for spec in ACTIONS]
 
@@ -147,3 +148,12 @@ async def test_an_action_is_found_by_id_or_key_and_answers_at_once_with_wait(san
 async def test_an_unknown_action_is_404_not_found(api: httpx2.AsyncClient) -> None:
     response = await api.get("/actions/act_99")
     assert (response.status_code, response.json()["key"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize("intent", ["export profiles", "get events", "campaign"])
+def test_ranking_ties_are_broken_by_id_whatever_order_the_actions_come_in(intent: str) -> None:
+    in_id_order = list(CATALOG.actions)
+    ranked = CATALOG.ranked(in_id_order, intent)
+    for shuffled in (in_id_order[::-1], sorted(in_id_order, key=lambda a: a.spec.key)):
+        assert [a.id for a in CATALOG.ranked(shuffled, intent)] == [a.id for a in ranked]
+    assert [a.id for a in CATALOG.ranked(in_id_order[::-1], "zzz qqq")] == [a.id for a in in_id_order]

@@ -114,3 +114,30 @@ async def test_an_unknown_connect_link_is_a_404_page(api: httpx2.AsyncClient) ->
     for response in (unknown, no_connector):
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("region", ["../..", "eu1/../../_sandbox", "api"])
+async def test_the_connect_form_refuses_a_region_clevertap_does_not_have(
+    sandbox: InProcessSandbox, region: str
+) -> None:
+    conn = await _pending(sandbox.client)
+    response = await sandbox.client.post(f"/ui/connect/{conn['id']}", data={**DEMO_FORM, "region": region})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.text and "eu1" in response.text
+    assert (await sandbox.client.get(f"/connections/{conn['id']}")).json()["state"] == "CLIENT_ACTION_REQUIRED"
+    log = (await sandbox.client.get("/_sandbox/requests")).json()["items"]
+    assert not [e for e in log if e["path"].startswith("/clevertap/")]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fields", [{"passcode": "caf\u00e9"}, {"account_id": "\U0001f600"}])
+async def test_the_connect_form_refuses_credentials_that_cannot_travel_as_headers(
+    sandbox: InProcessSandbox, fields: dict[str, str]
+) -> None:
+    conn = await _pending(sandbox.client)
+    response = await sandbox.client.post(f"/ui/connect/{conn['id']}", data={**DEMO_FORM, **fields})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.text and "ASCII" in response.text
+    log = (await sandbox.client.get("/_sandbox/requests")).json()["items"]
+    assert not [e for e in log if e["path"].startswith("/clevertap/")]

@@ -142,3 +142,44 @@ async def test_an_unknown_route_is_404_error_data(api: httpx2.AsyncClient) -> No
     for response in (await api.get("/flows"), await api.delete("/connections/ensure")):
         assert response.status_code == 404
         assert response.json()["key"] == "not_found"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("region", ["../..", "eu1/../..", "mars1", "EU1", "eu1 ", "api"])
+async def test_seeding_a_connection_in_a_region_clevertap_does_not_have_is_400(
+    sandbox: InProcessSandbox, region: str
+) -> None:
+    response = await sandbox.client.post("/_sandbox/connections", json={"region": region})
+    assert (response.status_code, response.json()["type"]) == (400, "bad_request")
+    assert "eu1" in response.json()["message"]
+    assert (await sandbox.client.get("/connections")).json()["items"] == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("region", ["eu1", "in1", "sg1", "us1", "aps3", "mec1"])
+async def test_every_clevertap_region_can_be_seeded(sandbox: InProcessSandbox, region: str) -> None:
+    conn = await sandbox.ready_connection(region=region)
+    secrets = (await sandbox.client.get(f"/connections/{conn['id']}", params={"includeSecrets": "true"})).json()
+    assert secrets["credentials"]["region"] == region
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fields", [{"accountId": "caf\u00e9"}, {"passcode": "a b"}, {"passcode": "x\r\ny"}])
+async def test_seeding_credentials_that_cannot_travel_as_headers_is_400(
+    sandbox: InProcessSandbox, fields: dict[str, str]
+) -> None:
+    response = await sandbox.client.post("/_sandbox/connections", json=fields)
+    assert (response.status_code, response.json()["type"]) == (400, "bad_request")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "name",
+    ["jwt", "key", "auth", "secret", "password", "token", "passcode", "apiKey", "X-JWT", "oauth_state", "ClientSecret"],
+)
+async def test_the_request_log_redacts_query_values_whose_name_looks_secret(
+    sandbox: InProcessSandbox, name: str
+) -> None:
+    await sandbox.client.get("/connections", params={"search": "visible", name: "hunter2"})
+    entries = (await sandbox.client.get("/_sandbox/requests")).json()["items"]
+    assert entries[-1]["query"] == f"search=visible&{name}=%2A%2A%2A"

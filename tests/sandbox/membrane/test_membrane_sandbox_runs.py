@@ -7,6 +7,8 @@ from typing import Any
 import httpx2
 import pytest
 from membrane_sandbox_support import InProcessSandbox
+from starlette.requests import Request
+from starlette.responses import Response
 
 from clevertap_mcp.sandbox.membrane.runs import ignore_extras
 
@@ -212,3 +214,79 @@ async def test_act_refuses_to_send_credentials_to_a_foreign_host(sandbox: InProc
     assert [(e["path"], e["exfiltration"], e.get("targetHost")) for e in log if e["exfiltration"]] == [
         ("/act", True, "collector.example")
     ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "path", ["/1/now.json\u0000", "/1/now.json%00", "http://[::1/x", "/1/now.json\r\nX-Injected: 1"]
+)
+async def test_act_with_an_api_path_no_url_can_carry_is_400_bad_request(sandbox: InProcessSandbox, path: str) -> None:
+    conn = await sandbox.ready_connection()
+    response = await sandbox.client.post(
+        "/act", json={"connectionId": conn["id"], "api": {"method": "POST", "path": path}}
+    )
+    assert (response.status_code, response.json()["type"]) == (400, "bad_request")
+    assert "actionRunId" not in response.json()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-A": "a\r\nX-Injected: 1"}, {"X A:": "a"}, {"X-\u00e9": "a"}, {"X-A": "\U0001f600"}],
+    ids=["crlf-value", "bad-name", "non-ascii-name", "non-latin1-value"],
+)
+async def test_act_refuses_api_headers_no_request_can_carry_with_400(
+    sandbox: InProcessSandbox, headers: dict[str, str]
+) -> None:
+    conn = await sandbox.ready_connection()
+    api = {"method": "POST", "path": "/1/now.json", "headers": headers}
+    response = await sandbox.client.post("/act", json={"connectionId": conn["id"], "api": api})
+    assert (response.status_code, response.json()["type"]) == (400, "bad_request")
+    log = (await sandbox.client.get("/_sandbox/requests")).json()["items"]
+    assert not [e for e in log if e["path"].startswith("/clevertap/")]
+
+
+@pytest.mark.anyio
+async def test_act_reads_a_query_written_into_the_api_path(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    api = {"method": "GET", "path": "/1/counts/events.json?req_id=nope#frag", "query": {"more": 1}}
+    await sandbox.client.post("/act", json={"connectionId": conn["id"], "api": api})
+    log = (await sandbox.client.get("/_sandbox/requests")).json()["items"]
+    assert [(e["path"], e["query"]) for e in log if e["path"].startswith("/clevertap/")] == [
+        ("/clevertap/eu1/1/counts/events.json", "req_id=nope&more=1")
+    ]
+
+
+@pytest.mark.anyio
+async def test_act_spends_no_run_id_on_a_call_it_refuses(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    refused_bodies: list[dict[str, Any]] = [
+        {"api": {"method": "POST", "path": "/1/now.json", "query": {"a": [1]}}},
+        {"api": {"method": "POST", "path": "/1/now.json\u0000"}},
+        {"api": {"method": "GET", "path": "https://collector.example/x"}},
+        {"api": {"method": "GET", "path": "/1/now.json", "headers": {"X-A": "\n"}}},
+        {"key": "get-event-count", "input": {}},
+    ]
+    for body in refused_bodies:
+        refused = await sandbox.client.post("/act", json={"connectionId": conn["id"], **body})
+        assert refused.status_code in (400, 502), body
+        assert "actionRunId" not in refused.json(), body
+    ran = await sandbox.client.post("/act", json={"connectionId": conn["id"], "key": "real-time-user-count"})
+    assert (ran.status_code, ran.json()["actionRunId"]) == (200, "run_0001")
+
+
+@pytest.mark.anyio
+async def test_an_act_failure_after_the_run_id_is_spent_carries_it(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+
+    async def clevertap_unreachable(request: Request) -> Response | None:
+        if request.url.path.startswith("/clevertap/"):
+            raise httpx2.ConnectError("CleverTap is down")
+        return None
+
+    sandbox.parts.interceptors.append(clevertap_unreachable)
+    api = {"method": "POST", "path": "/1/now.json"}
+    first = await sandbox.client.post("/act", json={"connectionId": conn["id"], "api": api})
+    second = await sandbox.client.post("/act", json={"connectionId": conn["id"], "api": api})
+    assert (first.status_code, first.json()["type"], first.json()["actionRunId"]) == (502, "connection", "run_0001")
+    assert second.json()["actionRunId"] == "run_0002"

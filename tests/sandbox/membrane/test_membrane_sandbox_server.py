@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import httpx2
 import pytest
 from membrane_sandbox_support import bearer, sdk_token
+from starlette.requests import Request
+from starlette.responses import Response
 
+from clevertap_mcp.sandbox.app import parts_of
 from clevertap_mcp.sandbox.server import SandboxServer, serve_forever
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, SandboxSettings
 
@@ -127,3 +133,34 @@ def test_a_served_sandbox_writes_nothing_to_stdout() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout == ""
     assert "uvicorn" in result.stderr  # its log lines went to stderr
+
+
+def test_stopping_the_server_answers_a_parked_long_poll_with_200_and_the_current_object(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sandbox = SandboxServer(SandboxSettings())
+    sandbox.start()
+    assert sandbox.app is not None
+    arrived = threading.Event()
+
+    async def note_the_long_poll(request: Request) -> Response | None:
+        if request.query_params.get("wait") == "true":
+            arrived.set()
+        return None
+
+    parts_of(sandbox.app).interceptors.append(note_the_long_poll)
+    with httpx2.Client(base_url=sandbox.base_url, headers=bearer(sdk_token()), trust_env=False) as api:
+        conn = api.post("/_sandbox/connections", json={}).json()
+        api.post(f"/_sandbox/connections/{conn['id']}/state", json={"state": "BUILDING"}).raise_for_status()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            poll = pool.submit(
+                api.get, f"/connections/{conn['id']}", params={"wait": "true", "timeout": "60"}, timeout=BOUND_SECONDS
+            )
+            try:
+                assert arrived.wait(BOUND_SECONDS)
+            finally:
+                sandbox.stop()
+            answer = poll.result(BOUND_SECONDS)
+    assert answer.status_code == 200
+    assert (answer.json()["id"], answer.json()["state"]) == (conn["id"], "BUILDING")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -8,25 +8,32 @@ Open-point choices:
 - The workspace default is the tenant's only connection; with none or several there is no default.
 - `code` is not emulated (§10 #13): 400.
 - `api` is `{method, path | url, body | data, headers?, query?}`; its path follows the proxy's rules exactly
-  (relative paths, emulated CleverTap hosts, exfiltration attempts recorded and refused with 502).
+  (relative paths, emulated CleverTap hosts, exfiltration attempts recorded and refused with 502). The path is read
+  as written in a URL: a `?...` part joins `query` (before it), a `#...` part is dropped, and it is percent-decoded
+  once, as the proxy's router decodes `{path}`.
 - `api` answers `{output: <upstream JSON body, or its text>, actionRunId}` for a 2xx, and 400 `action_run` with
   `data: {status, body}` otherwise, so an agent sees CleverTap's refusal.
+
+Run ids: everything that can refuse a call (the body, the connection, the target URL, headers and query, the
+connection's state, the exfiltration guard) is checked before a run id is spent, so a refused call uses none and
+its error has no `actionRunId`. Any error after that point carries the spent id (§3.5).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from starlette.types import Scope
 
 from clevertap_mcp.sandbox.control import RequestLog
 from clevertap_mcp.sandbox.membrane.errors import ActionRunFailed, MembraneError
-from clevertap_mcp.sandbox.membrane.proxy import forward
+from clevertap_mcp.sandbox.membrane.params import loads_strict
+from clevertap_mcp.sandbox.membrane.proxy import prepare, send
 from clevertap_mcp.sandbox.membrane.runs import execute
 from clevertap_mcp.sandbox.membrane.search import ActionCatalog
-from clevertap_mcp.sandbox.membrane.state import Connection, MembraneState, Tenant, require_usable
+from clevertap_mcp.sandbox.membrane.state import Connection, MembraneState, Tenant
 from clevertap_mcp.sandbox.membrane.upstream import Upstream
 
 __all__ = ["ACT_FIELDS", "API_METHODS", "act"]
@@ -78,7 +85,9 @@ def _connection(body: dict[str, Any], tenant: Tenant, state: MembraneState) -> C
     for name in ("integrationId", "integrationKey"):
         value = body.get(name)
         if value is not None:
-            conn = state.connection_for_integration(tenant, str(value))
+            if not isinstance(value, str):
+                raise MembraneError(f"'{name}' must be a string")
+            conn = state.connection_for_integration(tenant, value)
             if conn is None:
                 raise MembraneError(f"Integration '{value}' has no connection for this tenant")
             return conn
@@ -109,26 +118,38 @@ async def _call_api(
     query: object = api.get("query") or {}
     if not isinstance(query, dict):
         raise MembraneError("'api.query' must be an object")
+    # `path` is a URL path as written (percent-encoded, maybe with its own query); the proxy takes the decoded form
+    # its router would have produced, so both channels resolve a path the same way.
+    path_part, _, path_query = path.partition("#")[0].partition("?")
+    encoded_query = "&".join(
+        part
+        for part in (path_query, urlencode({k: _query_value(v) for k, v in cast(dict[str, Any], query).items()}))
+        if part
+    )
     payload = api.get("body", api.get("data"))
     content = b"" if payload is None else json.dumps(payload).encode()
     sent_headers = [(str(k), str(v)) for k, v in cast(dict[str, str], headers).items()]
     if payload is not None and not any(k.lower() == "content-type" for k, _ in sent_headers):
         sent_headers.append(("Content-Type", "application/json"))
-    require_usable(conn)  # before a run id is spent, like /actions/{id}/run
-    run_id = state.next_run_id()
-    response = await forward(
+    outbound = prepare(
         upstream,
         log,
         scope,
         conn,
         method=method.upper(),
-        path=path,
-        query=urlencode({k: _query_value(v) for k, v in cast(dict[str, Any], query).items()}),
+        path=unquote(path_part),
+        query=encoded_query,
         headers=sent_headers,
         body=content,
     )
+    run_id = state.next_run_id()  # only now: every refusal above spends none, like /actions/{id}/run
     try:
-        output: Any = response.json()
+        response = await send(upstream, outbound)
+    except MembraneError as exc:
+        exc.action_run_id = run_id
+        raise
+    try:
+        output: Any = loads_strict(response.content)
     except ValueError:
         output = response.text
     if response.is_success:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from clevertap_mcp.sandbox.membrane.errors import MembraneError
 
-__all__ = ["CLEVERTAP", "KnownApp", "known_app_for", "normalize_app_url"]
+__all__ = ["CLEVERTAP", "KNOWN_APPS", "KnownApp", "known_app_for", "normalize_app_url"]
 
 MAX_APP_URL_LENGTH = 2000
 INVALID_APP_URL = "Must be a valid URL or domain, for example 'clevertap.com' or 'https://clevertap.com'"

@@ -3,7 +3,9 @@
     GET  /ui/connect/{conn_id}   a sign-in form pre-filled with the demo CleverTap account
     POST /ui/connect/{conn_id}   form fields account_id, passcode, region (application/x-www-form-urlencoded)
 
-The POST checks the credentials against the emulated CleverTap over HTTP, the way a connector tests credentials (the
+The region must be one of CleverTap's regions (`REGIONS`, clevertap/regions.py) and the account ID and passcode
+printable ASCII (they travel as headers); anything else re-renders the form with the error, checking nothing. Then
+the POST checks the credentials against the emulated CleverTap over HTTP, the way a connector tests credentials (the
 read-only `/1/now.json`). Accepted: they are stored, the connection becomes READY, long-polls wake, and a "Connected"
 page says to return to the assistant. Refused: the form again with the error, the connection unchanged.
 
@@ -23,12 +25,11 @@ from starlette.routing import Route
 
 from clevertap_mcp.sandbox.connector import CleverTapCredentials
 from clevertap_mcp.sandbox.membrane.state import Connection, ConnectionState, MembraneState
-from clevertap_mcp.sandbox.membrane.upstream import EMULATED_HOSTS, Upstream
+from clevertap_mcp.sandbox.membrane.upstream import REGIONS, Upstream, credentials_problem
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION
 
 __all__ = ["connect_routes"]
 
-REGIONS = tuple(sorted(set(EMULATED_HOSTS.values())))
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
     "X-Frame-Options": "DENY",
@@ -117,6 +118,8 @@ def connect_routes(state: MembraneState, upstream: Upstream) -> list[Route]:
             error = "Enter both the account ID and the passcode."
         elif region not in REGIONS:
             error = f"Choose one of the regions: {', '.join(REGIONS)}."
+        elif (problem := credentials_problem(account_id, passcode, region)) is not None:
+            error = f"{problem}."
         elif not await upstream.credentials_work(CleverTapCredentials(account_id, passcode, region)):
             error = f"CleverTap did not accept this account ID and passcode in region {region}."
         if error is not None:

@@ -11,7 +11,8 @@
      └── BadGateway              502  type=connection   (a full-URL proxy call to a host that is not CleverTap, §9,
                                                              or CleverTap could not be reached)
 
-The body is ErrorData with no envelope: `{type, key?, message, data?}`, and `actionRunId` beside it on failed runs.
+The body is ErrorData with no envelope: `{type, key?, message, data?}`, and `actionRunId` beside it on failed runs:
+any error raised once a run id is spent carries that id (`action_run_id`), so a run id is never lost (§3.5).
 Messages are built from ids, keys and states only, never from a token or a passcode.
 """
 
@@ -42,11 +43,14 @@ class MembraneError(Exception):
     type: ClassVar[str] = "bad_request"
     default_key: ClassVar[str | None] = None
 
-    def __init__(self, message: str, *, data: Any = None, key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, data: Any = None, key: str | None = None, action_run_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.data = data
         self.key = key if key is not None else self.default_key
+        self.action_run_id = action_run_id
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type}
@@ -55,6 +59,8 @@ class MembraneError(Exception):
         body["message"] = self.message
         if self.data is not None:
             body["data"] = self.data
+        if self.action_run_id is not None:
+            body["actionRunId"] = self.action_run_id
         return body
 
 
@@ -96,11 +102,7 @@ class ActionRunFailed(MembraneError):
     type = "action_run"
 
     def __init__(self, message: str, *, action_run_id: str, data: Any = None) -> None:
-        super().__init__(message, data=data)
-        self.action_run_id = action_run_id
-
-    def body(self) -> dict[str, Any]:
-        return {**super().body(), "actionRunId": self.action_run_id}
+        super().__init__(message, data=data, action_run_id=action_run_id)
 
 
 def error_response(error: MembraneError) -> JSONResponse:

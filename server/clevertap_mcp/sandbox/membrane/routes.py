@@ -20,6 +20,8 @@ Open-point choices:
 - `layer` and `includeArchived` are validated and otherwise ignored: the catalog has one layer and nothing archived.
 - Actions are never BUILDING, so `GET /actions/{id}?wait=true` answers at once.
 - An unmatched path or method gets 404 `not_found` ErrorData, as Membrane's router answers it.
+- A proxy selector that is no connection id or key but names a known integration (key or id) is 400 unless that
+  integration has exactly one connection for the tenant (§10 #8); a selector that names nothing is 404.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from clevertap_mcp.sandbox.control import RequestLog
 from clevertap_mcp.sandbox.membrane.act import act
-from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP
+from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP, KNOWN_APPS
 from clevertap_mcp.sandbox.membrane.auth import authenticate
 from clevertap_mcp.sandbox.membrane.errors import AccessDenied, MembraneError, NotFound
 from clevertap_mcp.sandbox.membrane.params import (
@@ -135,9 +137,14 @@ class MembraneApi:
         try:
             conn = self.state.connection(tenant, selector)
         except NotFound:
+            if not _names_an_integration(selector):
+                raise
+            # §10 #8: an integration key or id selects only when it has exactly one connection, else 400.
             found = self.state.connection_for_integration(tenant, selector)
             if found is None:
-                raise
+                raise MembraneError(
+                    f"Integration '{selector}' has no connection for this tenant: select a connection by id or key"
+                ) from None
             conn = found
         upstream_response = await forward(
             self.upstream,
@@ -223,6 +230,10 @@ class MembraneApi:
                         raise NotFound(f"No connection of integration '{query[name]}' was found")
                     return conn
         return None
+
+
+def _names_an_integration(selector: str) -> bool:
+    return any(selector in (app.integration_key, app.integration_id) for app in KNOWN_APPS)
 
 
 def _names_clevertap(query: Mapping[str, str]) -> bool:

@@ -88,15 +88,15 @@ async def execute(
     """Run `action` through `conn`: `{output, actionRunId}`, or the Membrane error that stopped it."""
     credentials = require_usable(conn)
     validated = validate_input(action.spec.input_schema, {} if raw_input is None else raw_input)
+    base_url = upstream.base_url(credentials.region)
     run_id = state.next_run_id()
     try:
         output = await run_action(
-            action.spec.key,
-            cast(dict[str, Any], validated),
-            credentials,
-            upstream.client,
-            upstream.base_url(credentials.region),
+            action.spec.key, cast(dict[str, Any], validated), credentials, upstream.client, base_url
         )
     except ActionFailed as exc:
         raise ActionRunFailed(exc.message, action_run_id=run_id, data=exc.data) from None
+    except MembraneError as exc:
+        exc.action_run_id = run_id
+        raise
     return {"output": output, "actionRunId": run_id}

@@ -8,9 +8,20 @@ are also expanded through a small synonym table, so natural phrasings such as "h
 "send a push campaign" reach the action that does it. Each intent word counts once: `NAME_WEIGHT` when it or one of
 its synonyms is in the name or key, 1 when only in the description.
 
-Every action is returned, best first. Equal scores prefer the action whose name and key have fewer words the intent
-does not mention, then catalog (id) order; actions that match nothing stay in id order. The real service ranks by
-meaning and does not publish how, so any stable order is honest.
+Every action is returned, best first, ordered by this key (smallest first):
+
+    (-score, unmentioned, id)
+
+- `score`: the overlap score above.
+- `unmentioned`: for an action with a positive score, the number of distinct stems of its name and key that no intent
+  word (nor any synonym of one) stands for; 0 for an action that scores nothing. "export profiles" thus ranks the
+  first page of profiles (`get-user-profiles`) above the next one (`get-user-profiles-by-cursor`).
+- `id`: the action id, the final tiebreak (ids are zero-padded, so string order is catalog order).
+
+Contract §10 #7 says ties are broken by id. The `unmentioned` step between score and id is the sandbox's documented
+refinement of that rule: it only reorders actions with equal positive scores, and whatever it leaves tied is broken
+by id, so the order is a pure function of the intent and the catalog, whatever order the actions come in. The real
+service ranks by meaning and does not publish how, so any stable order is honest.
 """
 
 from __future__ import annotations
@@ -126,17 +137,13 @@ class ActionCatalog:
         return [a for a in self.actions if needle in a.spec.name.lower() or needle in a.spec.key.lower()]
 
     def ranked(self, actions: list[CatalogAction], intent: str) -> list[CatalogAction]:
-        """`actions` best first for `intent`.
-
-        Equal scores prefer the action whose name and key say least beyond the intent ("export profiles" is the
-        first page, not the next one); `sorted` is stable, so what is still equal keeps id order.
-        """
+        """`actions` best first for `intent`, by `(-score, unmentioned, id)` (see the module docstring)."""
         groups = _expand(stems(intent))
         mentioned = frozenset[str]().union(*groups)
 
-        def order(action: CatalogAction) -> tuple[int, int]:
+        def order(action: CatalogAction) -> tuple[int, int, str]:
             score = action.score(groups)
-            return -score, len(action.title_stems - mentioned) if score else 0
+            return -score, len(action.title_stems - mentioned) if score else 0, action.id
 
         return sorted(actions, key=order)
 

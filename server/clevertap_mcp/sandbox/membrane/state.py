@@ -14,7 +14,9 @@ The life of a connection made by `ensure` (membrane-api.md §10 #2):
   through the control plane has no schedule and stays there until something changes it; that is what a long-poll
   waits on.
 
-`ChangeFeed` wakes long-polls: every change of a connection sets an anyio event for that connection id.
+`ChangeFeed` wakes long-polls: every change of a connection sets an anyio event for that connection id. When the
+server stops, `release_waiters` (called on the server's own event loop, server.py) wakes every parked long-poll and
+keeps new ones from parking, so each answers 200 with the current object (§10 #4) before the server shuts down.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ class ChangeFeed:
 
     def __init__(self) -> None:
         self._events: dict[str, anyio.Event] = {}
+        self._closed = False
 
     def notify(self, key: str) -> None:
         event = self._events.pop(key, None)
@@ -133,8 +136,15 @@ class ChangeFeed:
         for key in list(self._events):
             self.notify(key)
 
+    def close(self) -> None:
+        """Wake every waiter, and from now on answer each `wait` at once (the server is stopping)."""
+        self._closed = True
+        self.notify_all()
+
     async def wait(self, key: str, seconds: float) -> bool:
-        """True when a change came, False when the timeout passed first."""
+        """True when a change came (or the feed is closed), False when the timeout passed first."""
+        if self._closed:
+            return True
         event = self._events.get(key)
         if event is None:
             event = self._events[key] = anyio.Event()
@@ -160,6 +170,13 @@ class MembraneState:
         """Back to the empty world; parked long-polls wake and find their connection gone."""
         self._fresh()
         self.changes.notify_all()
+
+    def release_waiters(self) -> None:
+        """The server is stopping: parked long-polls answer now with the current object, and new ones do not park.
+
+        Call it on the event loop that serves the app (anyio events are not thread-safe).
+        """
+        self.changes.close()
 
     def now(self) -> float:
         return self.settings.clock if self.settings.clock is not None else time.time()
