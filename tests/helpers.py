@@ -40,10 +40,12 @@ async def mcp_client(
     elicitation_callback: ElicitationFnT | None = None,
     message_handler: MessageHandlerFnT | None = None,
     credentials_problem: str | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
 ) -> AsyncGenerator[Client]:
+    """An in-memory MCP client of the real server; `transport` replaces the network for fault tests."""
     settings = Settings(api_url=api_url, token_source=token_source, credentials_problem=credentials_problem)
     async with Client(
-        build_server(settings),
+        build_server(settings, transport=(lambda: transport) if transport is not None else None),
         mode=mode,
         elicitation_callback=elicitation_callback,
         message_handler=message_handler,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from clevertap_mcp.config import NO_CREDENTIALS, resolve_api_url, resolve_credentials, settings_from_env
+import pytest
+
+from clevertap_mcp.config import (
+    NO_CREDENTIALS,
+    api_url_problem,
+    resolve_api_url,
+    resolve_credentials,
+    settings_from_env,
+)
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
@@ -43,3 +51,18 @@ def test_sandbox_mode_never_uses_the_real_credentials() -> None:
     settings = settings_from_env({"MEMBRANE_TOKEN": "tok-real-123456"}, sandbox=SandboxSettings())
     assert isinstance(settings.token_source, MintedToken)
     assert "sandbox-workspace" in settings.token_source.description
+
+
+@pytest.mark.parametrize(
+    "url", ["api.getmembrane.com", "htps://api.getmembrane.com", "http://[::1", "https://", "ftp://x"]
+)
+def test_an_unusable_api_url_is_reported_naming_the_variable(url: str) -> None:
+    settings = settings_from_env({"MEMBRANE_API_URL": url, "MEMBRANE_TOKEN": "tok-123456"})
+    assert settings.token_source is None
+    assert settings.credentials_problem is not None
+    assert "MEMBRANE_API_URL" in settings.credentials_problem
+
+
+def test_a_usable_api_url_passes() -> None:
+    assert api_url_problem("http://127.0.0.1:8787") is None
+    assert api_url_problem("https://api.getmembrane.com") is None

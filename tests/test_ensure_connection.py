@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp.client.context import ClientRequestContext
 from mcp.client.session import IncomingMessage
@@ -152,11 +153,20 @@ class UrlElicitation:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_url_elicitation_accepted_waits_until_ready(sandbox: SandboxServer, mode: str) -> None:
-    user = UrlElicitation("accept", complete=True)
+async def test_url_elicitation_accepted_waits_until_the_user_finishes(sandbox: SandboxServer, mode: str) -> None:
+    user = UrlElicitation("accept", complete=False)
+    finished: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        # The user finishes only once the server is visibly waiting, so the wait itself is exercised.
+        if message and "Waiting for you" in message and not finished:
+            finished.append(message)
+            await complete_connect_page(user.asked[0].url)
+
     async with mcp_client(sandbox.base_url, demo_token(), mode=mode, elicitation_callback=user) as client:
         with anyio.fail_after(10):
-            result = ok(await call(client, "ensure_connection"))
+            result = ok(await call(client, "ensure_connection", progress_callback=on_progress))
+    assert finished, "the server never waited for the user"
     assert result["state"] == "READY"
     assert len(user.asked) == 1
     assert user.asked[0].url.startswith(sandbox.base_url)
@@ -206,3 +216,78 @@ async def test_a_client_without_elicitation_gets_the_message_only(sandbox: Sandb
         result = ok(await call(client, "ensure_connection"))
     assert result["state"] == "CLIENT_ACTION_REQUIRED"
     assert "shown to the user directly" not in result["message"]
+
+
+async def test_an_unanswered_elicitation_does_not_hold_the_call_past_wait_seconds(sandbox: SandboxServer) -> None:
+    never = anyio.Event()
+
+    async def user_who_never_answers(
+        context: ClientRequestContext, params: ElicitRequestParams
+    ) -> ElicitResult | ErrorData:
+        await never.wait()
+        return ElicitResult(action="cancel")
+
+    async with mcp_client(
+        sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user_who_never_answers
+    ) as client:
+        with anyio.fail_after(10):
+            result = ok(await call(client, "ensure_connection", {"wait_seconds": 1}))
+        never.set()
+    assert result["state"] == "CLIENT_ACTION_REQUIRED"
+    assert result["client_action"]["ui_url"] in result["message"]
+
+
+def _silent_membrane(requests: list[httpx2.Request]) -> httpx2.MockTransport:
+    """A Membrane that says BUILDING and then never answers a long-poll."""
+    building = {
+        "id": "conn_9",
+        "name": "CleverTap",
+        "state": "BUILDING",
+        "userId": "u",
+        "createdAt": "",
+        "updatedAt": "",
+    }
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        if request.method == "POST":
+            return httpx2.Response(200, json=building)
+        await anyio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return httpx2.MockTransport(handler)
+
+
+async def test_a_long_poll_membrane_never_answers_ends_as_still_building_near_wait_seconds() -> None:
+    requests: list[httpx2.Request] = []
+    async with mcp_client("https://membrane.test", demo_token(), transport=_silent_membrane(requests)) as client:
+        with anyio.fail_after(10):
+            result = ok(await call(client, "ensure_connection", {"wait_seconds": 1}))
+    assert result["state"] == "BUILDING"
+    assert "call ensure_connection again" in result["message"]
+    assert [r.method for r in requests] == ["POST", "GET"]
+
+
+async def test_a_lost_ensure_answer_says_calling_again_is_safe() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("slow", request=request)
+
+    async with mcp_client("https://membrane.test", demo_token(), transport=httpx2.MockTransport(handler)) as client:
+        text = error_text(await call(client, "ensure_connection"))
+    assert "A connection may have been created; calling ensure_connection again is safe" in text
+
+
+async def test_a_failed_ensure_of_another_app_does_not_become_the_default(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(auto_connect=True)
+    async with mcp_client(sandbox.base_url, demo_token()) as client:
+        ready = ok(await call(client, "ensure_connection"))
+        text = error_text(
+            await call(client, "ensure_connection", {"app_url": "unknown-app.example.org", "wait_seconds": 5})
+        )
+        ran = ok(await call(client, "run_action", {"action_id": "real-time-user-count"}))
+    assert "SETUP_FAILED" in text
+    assert "CleverTap connection" not in text
+    assert ran["action_run_id"]
+    log = await control(sandbox, "GET", "/requests")
+    runs = [r for r in log["items"] if r["path"].endswith("/run")]
+    assert [ready["connection_id"] in r["query"] for r in runs] == [True]

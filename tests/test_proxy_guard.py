@@ -15,6 +15,7 @@ from clevertap_mcp.proxy_guard import GuardError, check_headers, check_path, fil
         ("/1/counts/events.json?req_id=384649162721759", "/1/counts/events.json?req_id=384649162721759"),
         ("/1/events.json?cursor=ZyZjIGJg%2FZmhlYg%3D%3D", "/1/events.json?cursor=ZyZjIGJg%2FZmhlYg%3D%3D"),
         ("/2/send/externaltrigger.json", "/2/send/externaltrigger.json"),
+        ("/1/x.json?next=https://example.com/cb", "/1/x.json?next=https://example.com/cb"),
     ],
 )
 def test_clevertap_api_paths_are_accepted(path: str, sent: str) -> None:
@@ -92,6 +93,12 @@ def test_bad_path_params_are_refused(path: str, params: dict[str, object], probl
         "Transfer-Encoding",
         "Connection",
         "Proxy-Authorization",
+        "X_CleverTap_Passcode",
+        "X-CleverTap_Account_Id",
+        "Forwarded",
+        "X-Forwarded-Host",
+        "X-HTTP-Method-Override",
+        "X-Original-URL",
         "Content-Length",
         "Upgrade",
     ],
@@ -102,7 +109,17 @@ def test_credential_routing_and_hop_by_hop_headers_are_refused(name: str) -> Non
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("X-Ok", "a\r\nInjected: 1"), ("X-Ok", "a\nb"), ("X-Ok", "\0"), ("Bad Name", "v"), ("X:Y", "v")]
+    ("name", "value"),
+    [
+        ("X-Ok", "a\r\nInjected: 1"),
+        ("X-Ok", "a\nb"),
+        ("X-Ok", "\0"),
+        ("X-Ok", "a\x0bb"),
+        ("X-Ok", "café"),
+        ("X-Ok", "x" * 5000),
+        ("Bad Name", "v"),
+        ("X:Y", "v"),
+    ],
 )
 def test_header_injection_is_refused(name: str, value: str) -> None:
     with pytest.raises(GuardError):

@@ -236,3 +236,34 @@ async def test_proxy_on_a_connection_that_is_not_ready_is_an_error(sandbox: Sand
             )
         )
     assert "cannot be used now" in text
+
+
+async def test_proxy_takes_a_null_raw_body_as_no_raw_body(ready_sandbox: SandboxServer) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
+        await ensured(client)
+        result = ok(
+            await call(client, "proxy_request", {"path": "/1/now.json", "method": "POST", "body": {}, "raw_body": None})
+        )
+    assert result["body"]["status"] == "success"
+
+
+async def test_proxy_sends_a_raw_body_byte_for_byte(ready_sandbox: SandboxServer) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
+        await ensured(client)
+        args = {
+            "path": "/1/now.json",
+            "method": "POST",
+            "raw_body": "{}",
+            "headers": {"Content-Type": "application/json"},
+        }
+        result = ok(await call(client, "proxy_request", args))
+    assert result["body"]["status"] == "success"
+
+
+async def test_proxy_refuses_a_header_value_that_is_not_printable_ascii(ready_sandbox: SandboxServer) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
+        await ensured(client)
+        text = error_text(await call(client, "proxy_request", {"path": "/1/now.json", "headers": {"X-Note": "café"}}))
+    assert "printable ASCII" in text
+    log = await control(ready_sandbox, "GET", "/requests")
+    assert not [r for r in log["items"] if "/proxy" in r["path"]]

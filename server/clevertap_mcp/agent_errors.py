@@ -23,6 +23,7 @@ from clevertap_mcp.membrane.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestNotSentError,
     ResponseLostError,
     ServerError,
     UnexpectedResponseError,
@@ -54,8 +55,10 @@ def tool_error(exc: MembraneError, *, may_have_acted: bool = False) -> ToolError
 def describe(exc: MembraneError, *, may_have_acted: bool = False) -> str:
     if isinstance(exc, CredentialsError):
         return str(exc)
+    if isinstance(exc, RequestNotSentError):
+        return f"{exc}. Nothing was sent. Fix the value and call again."
     if isinstance(exc, ConnectError):
-        return f"{exc} Nothing was changed. Try again shortly; if it persists, check MEMBRANE_API_URL."
+        return f"{exc}. Try again shortly; if it keeps failing, check the Membrane API URL this server uses."
     if isinstance(exc, ResponseLostError):
         if may_have_acted:
             return f"{exc}. The request reached Membrane. {MAY_HAVE_RUN}"
@@ -88,4 +91,7 @@ def describe(exc: MembraneError, *, may_have_acted: bool = False) -> str:
     if isinstance(exc, ServerError):
         tail = f" {MAY_HAVE_RUN}" if may_have_acted else " Nothing was changed; try again shortly."
         return f"Membrane failed with HTTP {exc.status}: {exc.message}.{tail}"
-    return f"Membrane rejected the request (HTTP {exc.status}): {exc.message}.{_data_suffix(exc.data)} Fix the arguments and call again."
+    return (
+        f"Membrane rejected the request (HTTP {exc.status}): {exc.message}.{_data_suffix(exc.data)} Nothing was "
+        "run or changed. Fix the arguments and call again."
+    )

@@ -88,6 +88,13 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
         )
         sys.stdout.flush()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(serve_forever, settings, args.host, args.port, on_ready)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(serve_forever, settings, args.host, args.port, on_ready)
+    except OSError as exc:
+        sys.stderr.write(
+            f"clevertap-mcp sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
+            "Pick another --port (0 chooses a free one).\n"
+        )
+        return 2
     return 0

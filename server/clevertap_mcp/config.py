@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken, TokenSource
 from clevertap_mcp.membrane.client import DEFAULT_API_URL
@@ -47,6 +48,21 @@ def resolve_api_url(env: Mapping[str, str]) -> str:
     return (_get(env, "MEMBRANE_API_URL") or _get(env, "MEMBRANE_API_URI") or DEFAULT_API_URL).rstrip("/")
 
 
+def api_url_problem(url: str) -> str | None:
+    """Why the base URL cannot work, naming the variable to fix; None when it can."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+    except ValueError:
+        usable = False
+    if usable:
+        return None
+    return (
+        "MEMBRANE_API_URL (or MEMBRANE_API_URI) is not a usable http(s) base URL, so nothing was sent. Set it to "
+        f"Membrane's API address, such as {DEFAULT_API_URL}, or unset it, then restart the server."
+    )
+
+
 def resolve_credentials(env: Mapping[str, str]) -> tuple[TokenSource | None, str | None]:
     """The token source, or None and a message naming the variable to set."""
     key, secret = _get(env, "MEMBRANE_WORKSPACE_KEY"), _get(env, "MEMBRANE_WORKSPACE_SECRET")
@@ -71,5 +87,9 @@ def settings_from_env(env: Mapping[str, str], *, sandbox: SandboxSettings | None
         # The sandbox's own demo workspace; the real environment's credentials are never sent to it.
         demo = MintedToken(sandbox.workspace_key, sandbox.workspace_secret, sandbox.tenant_key)
         return Settings(api_url="", token_source=demo, sandbox=sandbox)
+    api_url = resolve_api_url(env)
     token_source, problem = resolve_credentials(env)
-    return Settings(api_url=resolve_api_url(env), token_source=token_source, credentials_problem=problem)
+    url_problem = api_url_problem(api_url)
+    if url_problem is not None:
+        token_source, problem = None, url_problem
+    return Settings(api_url=api_url, token_source=token_source, credentials_problem=problem)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import anyio
@@ -31,6 +32,7 @@ from mcp_types import (
 from mcp_types.version import is_version_at_least
 
 from clevertap_mcp.membrane.client import MembraneClient
+from clevertap_mcp.membrane.errors import ResponseLostError
 from clevertap_mcp.membrane.models import (
     BUILDING,
     CLIENT_ACTION_REQUIRED,
@@ -44,6 +46,10 @@ logger = logging.getLogger(__name__)
 MODERN_PROTOCOL = "2026-07-28"
 # Membrane holds a long-poll only while BUILDING; waiting for a human to finish the link is plain polling.
 USER_POLL_INTERVAL_SECONDS = 1.0
+# How far past `wait_seconds` a single Membrane call may run before the wait gives up on it.
+DEADLINE_GRACE_SECONDS = 2.0
+# Membrane's long-poll takes whole seconds (1..60); a shorter remainder is not worth a poll.
+MIN_LONG_POLL_SECONDS = 0.5
 ELICIT_KEY = "connect"
 
 
@@ -71,22 +77,35 @@ class ConnectFlow:
         elapsed = self._wait_seconds - max(0.0, self._remaining())
         await self._ctx.report_progress(elapsed, self._wait_seconds, message)
 
+    async def _get_within_deadline(self, conn: Connection, *, long_poll: bool) -> Connection | None:
+        """The connection again, or None when the wait ran out first (a silent Membrane cannot hold us past it)."""
+        with anyio.move_on_after(self._remaining() + DEADLINE_GRACE_SECONDS):
+            try:
+                wait = max(1, round(self._remaining())) if long_poll else None
+                return await self._client.get_connection(conn.id, wait_seconds=wait)
+            except ResponseLostError:
+                if not long_poll:
+                    raise
+        return None  # a long-poll that lost its answer or ran out is "still waiting", not a failure
+
     async def wait_while_building(self, conn: Connection) -> Connection:
-        while conn.effective_state == BUILDING and self._remaining() >= 1:
+        while conn.effective_state == BUILDING and self._remaining() >= MIN_LONG_POLL_SECONDS:
             await self._progress(f"Membrane is setting up connection {conn.id} (BUILDING)…")
-            conn = await self._client.get_connection(conn.id, wait_seconds=int(self._remaining()))
+            fresh = await self._get_within_deadline(conn, long_poll=True)
+            if fresh is None:
+                break
+            conn = fresh
         return conn
 
-    async def wait_for_user(self, connection_id: str) -> Connection:
-        """Poll while the user completes the link in their browser."""
-        while True:
-            # Ask first: the user has often finished by the time the client answers the elicitation.
-            conn = await self._client.get_connection(connection_id)
-            remaining = self._remaining()
-            if conn.effective_state != CLIENT_ACTION_REQUIRED or remaining <= 0:
-                break
+    async def wait_for_user(self, conn: Connection) -> Connection:
+        """Poll while the user completes the link in their browser; `conn` must be fresh."""
+        while conn.effective_state == CLIENT_ACTION_REQUIRED and (remaining := self._remaining()) > 0:
             await self._progress("Waiting for you to finish connecting CleverTap in the browser…")
             await anyio.sleep(min(USER_POLL_INTERVAL_SECONDS, remaining))
+            fresh = await self._get_within_deadline(conn, long_poll=False)
+            if fresh is None:
+                break
+            conn = fresh
         return await self.wait_while_building(conn)
 
     async def run(
@@ -106,20 +125,25 @@ class ConnectFlow:
             return conn, False
         if self._remaining() <= 0 or not _url_elicitation_supported(ctx):
             return conn, False
-        elicitation_id = f"clevertap-connect-{conn.id}"
+        elicitation_id = f"clevertap-connect-{conn.id}-{uuid.uuid4().hex[:12]}"
         message = f"Connect CleverTap: {action.description or 'sign in to your CleverTap account.'}"
         logger.debug("Showing connect link by URL elicitation (protocol %s)", ctx.protocol_version)
         if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
             request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=action.ui_url))
             state = json.dumps({"connection_id": conn.id})
             return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)
-        try:
-            answer = await ctx.elicit_url(message, action.ui_url, elicitation_id)
-        except MCPError:
-            return conn, False  # the client could not show it; the message carries the link instead
+        answer = None
+        with anyio.move_on_after(self._remaining()):
+            try:
+                answer = await ctx.elicit_url(message, action.ui_url, elicitation_id)
+            except MCPError:
+                return conn, False  # the client could not show it; the message carries the link instead
+        if answer is None:
+            return conn, True  # shown, but not answered within wait_seconds
         if answer.action != "accept":
             return conn, False
-        conn = await self.wait_for_user(conn.id)
+        # The user has often finished by the time the client answers, so look before waiting.
+        conn = await self.wait_for_user(await self._client.get_connection(conn.id))
         if conn.effective_state != CLIENT_ACTION_REQUIRED:
             await ctx.session.send_elicit_complete(elicitation_id)
         return conn, True
@@ -130,9 +154,10 @@ class ConnectFlow:
         except (ValueError, KeyError, TypeError):
             raise ToolError("ensure_connection was resumed with a state it did not issue; call it again.") from None
         answer = (self._ctx.input_responses or {}).get(ELICIT_KEY)
+        conn = await self._client.get_connection(connection_id)
         if isinstance(answer, ElicitResult) and answer.action == "accept":
-            return await self.wait_for_user(connection_id), True
-        return await self._client.get_connection(connection_id), False
+            return await self.wait_for_user(conn), True
+        return conn, False
 
 
 def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureConnectionResult:

@@ -27,6 +27,7 @@ _QUERY = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PARAM_VALUE = re.compile(r"[A-Za-z0-9._~-]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 FORBIDDEN_HEADERS = frozenset(
@@ -44,9 +45,14 @@ FORBIDDEN_HEADERS = frozenset(
         "transfer-encoding",
         "upgrade",
         "content-length",
+        "forwarded",
+        "x-http-method-override",
+        "x-method-override",
+        "x-original-url",
+        "x-rewrite-url",
     }
 )
-FORBIDDEN_HEADER_PREFIXES = ("x-clevertap-",)
+FORBIDDEN_HEADER_PREFIXES = ("x-clevertap-", "x-forwarded-")
 
 
 class GuardError(ValueError):
@@ -80,7 +86,7 @@ def check_path(path: str) -> str:
         raise GuardError(f"path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
         raise GuardError("path contains a control character (CR, LF, NUL, tab...); send " + ACCEPTED_FORM)
-    if _SCHEME.match(path) or "://" in path or path.startswith(("//", "\\", "/\\")):
+    if _SCHEME.match(path) or path.startswith(("//", "\\", "/\\")) or "://" in path.partition("?")[0]:
         raise GuardError("path must be relative, not a URL or //host; send " + ACCEPTED_FORM)
     if not path.startswith("/"):
         path = "/" + path
@@ -99,7 +105,9 @@ def check_path(path: str) -> str:
                 + ACCEPTED_FORM
             )
     if sep and not _QUERY.fullmatch(query):
-        raise GuardError("the query string in path has characters that are not URL-safe; use the query argument")
+        raise GuardError(
+            "the query string in path has characters that are not URL-safe; pass such values in the query argument"
+        )
     return path
 
 
@@ -109,13 +117,17 @@ def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     for name, value in (headers or {}).items():
         if not _HEADER_NAME.fullmatch(name):
             raise GuardError(f"header name {name[:40]!r} is not a valid HTTP header name")
-        lower = name.lower()
+        # Some servers read `_` as `-`, so X_CleverTap_Passcode must not slip past the X-CleverTap-* rule.
+        lower = name.lower().replace("_", "-")
         if lower in FORBIDDEN_HEADERS or lower.startswith(FORBIDDEN_HEADER_PREFIXES):
             raise GuardError(
                 f"header {name!r} may not be set: Membrane adds CleverTap's credentials itself, and "
                 "Authorization, Host, Cookie, X-CleverTap-* and hop-by-hop headers are refused"
             )
-        if any(ch in value for ch in "\r\n\0") or len(value) > MAX_HEADER_VALUE_LENGTH:
-            raise GuardError(f"header {name!r} has a value with CR, LF or NUL, or longer than 4096 characters")
+        if not _HEADER_VALUE.fullmatch(value) or len(value) > MAX_HEADER_VALUE_LENGTH:
+            raise GuardError(
+                f"header {name!r} must have a value of printable ASCII (no CR, LF, NUL or other control characters, "
+                f"no non-ASCII) of at most {MAX_HEADER_VALUE_LENGTH} characters"
+            )
         checked[name] = value
     return checked

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from clevertap_mcp import proxy_guard
-from clevertap_mcp.agent_errors import tool_error
+from clevertap_mcp.agent_errors import describe, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
-from clevertap_mcp.membrane.errors import MembraneError
+from clevertap_mcp.membrane.errors import MembraneError, ResponseLostError, ServerError
 from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
 from clevertap_mcp.state import AppState
 
 APP_NAME = "CleverTap"
 CLEVERTAP_INTEGRATION_KEY = "clevertap"
+CLEVERTAP_DOMAIN = "clevertap.com"
 # Response headers an agent may see; everything else (cookies, auth challenges, infrastructure) stays behind.
 PASSED_RESPONSE_HEADERS = frozenset(
     {"content-type", "retry-after", "x-request-id", "location", "etag", "last-modified"}
@@ -72,13 +74,31 @@ async def ensure_connection(
     flow = ConnectFlow(client, ctx, wait_seconds)
     try:
         outcome = await flow.run(app_url=app_url, connection_id=connection_id, name=name)
+    except (ResponseLostError, ServerError) as exc:
+        raise ToolError(
+            f"{describe(exc)} A connection may have been created; calling ensure_connection again is safe: it "
+            "finds the existing one."
+        ) from None
     except MembraneError as exc:
         raise tool_error(exc) from None
     if isinstance(outcome, InputRequiredResult):
         return outcome
     conn, shown = outcome
-    app.last_connection_id = conn.id
-    return shape_result(conn, app=APP_NAME, shown_to_user=shown)
+    is_clevertap = connection_id is not None or _is_clevertap(app_url)
+    result = shape_result(conn, app=APP_NAME if is_clevertap else app_url, shown_to_user=shown)
+    if is_clevertap:
+        # Remembered only once the connection is known not to have failed: tools default to it.
+        app.last_connection_id = conn.id
+    return result
+
+
+def _is_clevertap(app_url: str) -> bool:
+    text = app_url.strip().lower()
+    try:
+        host = urlsplit(text if "://" in text else f"https://{text}").hostname or ""
+    except ValueError:
+        return False
+    return host == CLEVERTAP_DOMAIN or host.endswith("." + CLEVERTAP_DOMAIN)
 
 
 async def search_actions(
@@ -135,8 +155,10 @@ async def proxy_request(
     headers: dict[str, str] | None = None,
     body: Annotated[Any, Field(description="JSON body.")] = None,
     # `str`, not `str | None`: the SDK JSON-decodes string arguments of any other type, which would turn a raw
-    # body such as "{}" into an object.
-    raw_body: Annotated[str, Field(description="Body sent as is, instead of body.")] = "",
+    # body such as "{}" into an object. A null still means "no raw body".
+    raw_body: Annotated[
+        str, BeforeValidator(lambda v: "" if v is None else v), Field(description="Body sent as is, instead of body.")
+    ] = "",
     path_params: Annotated[dict[str, str | int] | None, Field(description="Values for {name} in path.")] = None,
     connection_id: ConnectionId = None,
 ) -> ProxyResult:

@@ -13,10 +13,12 @@ from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import (
     ActionRunError,
     AuthenticationError,
+    BadRequestError,
     ConnectError,
     ConnectionUnusableError,
     NotFoundError,
     RateLimitError,
+    RequestNotSentError,
     ResponseLostError,
     ServerError,
     UnexpectedResponseError,
@@ -270,3 +272,39 @@ async def test_rate_limit_error_carries_retry_after_when_attempts_run_out() -> N
 def test_client_repr_never_shows_the_token() -> None:
     client = make_client(Recorder(httpx2.Response(200)), token="tok-very-secret-999")
     assert "tok-very-secret-999" not in repr(client)
+
+
+async def test_a_run_refused_with_429_that_names_a_run_is_not_resent() -> None:
+    body = {"type": "action_run", "message": "CleverTap: too many concurrent requests", "actionRunId": "run_1"}
+    rec = Recorder(err(429, body), httpx2.Response(200, json={"output": 1}))
+    async with make_client(rec) as client:
+        with pytest.raises(RateLimitError):
+            await client.run_action("create-campaign", {}, connection_id="c")
+    assert len(rec.requests) == 1
+
+
+@pytest.mark.parametrize("bad_id", [".", ".."])
+async def test_dot_ids_stay_inside_their_path_segment(bad_id: str) -> None:
+    rec = Recorder(httpx2.Response(200, json={"output": 1}))
+    async with make_client(rec) as client:
+        await client.run_action(bad_id, {}, connection_id="c")
+    encoded = bad_id.replace(".", "%2E").encode()
+    assert rec.requests[0].url.raw_path == b"/actions/" + encoded + b"/run?connectionId=c"
+
+
+async def test_a_header_value_that_cannot_be_sent_fails_before_sending() -> None:
+    rec = Recorder(httpx2.Response(200, json={}))
+    async with make_client(rec, token="tok-caf\u00e9-123456") as client:
+        with pytest.raises(RequestNotSentError, match="printable ASCII") as info:
+            await client.get_connection("c")
+    assert rec.requests == []
+    assert not info.value.may_have_reached
+    assert "caf" not in str(info.value)
+
+
+async def test_a_409_is_a_bad_request_not_a_server_error() -> None:
+    async with make_client(
+        Recorder(err(409, {"type": "bad_request", "key": "already_exists", "message": "dup"}))
+    ) as client:
+        with pytest.raises(BadRequestError):
+            await client.ensure_connection("clevertap.com")

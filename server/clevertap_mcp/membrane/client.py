@@ -22,10 +22,12 @@ from clevertap_mcp import __version__
 from clevertap_mcp.membrane.auth import TokenSource
 from clevertap_mcp.membrane.errors import (
     ConnectError,
+    RequestNotSentError,
     ResponseLostError,
     UnexpectedResponseError,
     error_from_response,
     is_membrane_error_body,
+    parse_error_body,
 )
 from clevertap_mcp.membrane.models import Action, ActionRunResult, Connection, Page, ProxyResponse
 from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
@@ -47,6 +49,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _segment(value: str) -> str:
+    """One path segment. `.` and `..` are encoded too: left bare, URL normalisation would climb out of the segment."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
     return quote(value, safe="")
 
 
@@ -227,6 +232,17 @@ class MembraneClient:
                     headers=request_headers,
                     timeout=read_timeout if read_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
                 )
+            except (
+                httpx2.UnsupportedProtocol,
+                httpx2.LocalProtocolError,
+                httpx2.InvalidURL,
+                UnicodeEncodeError,
+            ) as exc:
+                # The exception text may quote the offending value (a header, the URL): name only its type.
+                raise RequestNotSentError(
+                    f"{method} {log_path} could not be sent to {self.base_url} ({type(exc).__name__}): the API URL "
+                    "or a header value is not usable (header values must be printable ASCII)"
+                ) from None
             except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
                 if self._retry.should_retry_transport(reached=False, attempt=attempt, idempotent=idempotent):
                     await self._retry.sleep(self._retry.backoff(attempt))
@@ -251,7 +267,8 @@ class MembraneClient:
             if status == 401 and not reminted and self._tokens.invalidate():
                 reminted = True  # a 401 means nothing was done; one fresh token may fix it
                 continue
-            if self._retry.should_retry_status(status, attempt=attempt, idempotent=idempotent):
+            safe = idempotent or not _may_have_started(response)
+            if self._retry.should_retry_status(status, attempt=attempt, safe_to_resend=safe):
                 await self._retry.sleep(self._retry.backoff(attempt, retry_after))
                 continue
             raise error_from_response(
@@ -274,6 +291,16 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _may_have_started(response: httpx2.Response) -> bool:
+    """False only for a plain rate-limit refusal: Membrane's 429 `bad_request` with no run id means nothing started."""
+    if response.status_code != 429:
+        return True
+    body = parse_error_body(response.text)
+    if body is None:
+        return False
+    return "actionRunId" in body or body.get("type") not in (None, "bad_request")
 
 
 def _is_membrane_error(response: httpx2.Response) -> bool:

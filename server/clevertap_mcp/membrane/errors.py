@@ -3,6 +3,7 @@
     MembraneError
      ├── CredentialsError            no usable credential is configured; nothing was sent
      ├── TransportError              no HTTP response came back
+     │    ├── RequestNotSentError    the request could not even be formed (bad URL, bad header): fix and resend
      │    ├── ConnectError           the request never left (refused, DNS, connect timeout): safe to resend
      │    └── ResponseLostError      the request was sent, the answer was lost (read timeout, dropped
      │                               connection): Membrane may have acted on it
@@ -38,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestNotSentError",
     "ResponseLostError",
     "ServerError",
     "TransportError",
@@ -81,6 +83,10 @@ class TransportError(MembraneError):
     """No HTTP response was received."""
 
     may_have_reached: bool = False
+
+
+class RequestNotSentError(TransportError):
+    """The request could not be formed or written (an unusable URL or header value); nothing left the process."""
 
 
 class ConnectError(TransportError):
@@ -223,5 +229,5 @@ def error_from_response(
         return ActionRunError(message, action_run_id=run_id if isinstance(run_id, str) else None, **kwargs)
     if status == 400 and err_type == "connection":
         return ConnectionUnusableError(message, **kwargs)
-    cls = _BY_STATUS.get(status, ServerError)
+    cls = _BY_STATUS.get(status) or (BadRequestError if 400 <= status < 500 else ServerError)
     return cls(message, **kwargs)

@@ -2,8 +2,9 @@
 
 Rules:
 - A request that never left (connect refused, connect timeout) is always safe to resend.
-- 429 means Membrane refused the request without acting on it, so every request may be resent after it,
-  honouring `Retry-After` (seconds or HTTP date) up to `RETRY_AFTER_CAP_SECONDS`.
+- A plain 429 (`bad_request`, no `actionRunId`) means Membrane refused the request without acting on it, so every
+  request may be resent after it, honouring `Retry-After` (seconds or HTTP date) up to `RETRY_AFTER_CAP_SECONDS`.
+  A 429 that names a run, or any other type, may come after the work started: writes are not resent after it.
 - 408/500/502/503/504 and a lost response are resent only for idempotent requests (reads). A run or a
   non-GET proxy call that may have reached Membrane is never resent: a timeout must not send a campaign twice.
 - Backoff is exponential with full jitter; the sleep is injectable so tests never wait.
@@ -23,8 +24,7 @@ MAX_ATTEMPTS = 3
 INITIAL_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
-RETRYABLE_STATUSES_IDEMPOTENT = frozenset({408, 429, 500, 502, 503, 504})
-RETRYABLE_STATUSES_ANY = frozenset({429})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -61,11 +61,9 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 1)))
         return self.rng.uniform(0, ceiling)
 
-    def should_retry_status(self, status: int, *, attempt: int, idempotent: bool) -> bool:
-        if attempt >= self.max_attempts:
-            return False
-        allowed = RETRYABLE_STATUSES_IDEMPOTENT if idempotent else RETRYABLE_STATUSES_ANY
-        return status in allowed
+    def should_retry_status(self, status: int, *, attempt: int, safe_to_resend: bool) -> bool:
+        """`safe_to_resend`: a read, or a write the server refused before starting it (a plain 429)."""
+        return attempt < self.max_attempts and safe_to_resend and status in RETRYABLE_STATUSES
 
     def should_retry_transport(self, *, reached: bool, attempt: int, idempotent: bool) -> bool:
         if attempt >= self.max_attempts:
