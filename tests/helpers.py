@@ -10,6 +10,7 @@ from typing import Any
 import httpx2
 from mcp import Client
 from mcp.client.session import ElicitationFnT, MessageHandlerFnT
+from mcp.shared.dispatcher import ProgressFnT
 from mcp_types import CallToolResult, TextContent
 
 from clevertap_mcp.config import Settings
@@ -54,9 +55,22 @@ async def mcp_client(
         yield client
 
 
-async def call(client: Client, tool: str, arguments: dict[str, Any] | None = None, **kwargs: Any) -> CallToolResult:
-    """Call a tool and keep everything it answered for the secret scan."""
-    result = await client.call_tool(tool, arguments or {}, **kwargs)
+async def call(
+    client: Client,
+    tool: str,
+    arguments: dict[str, Any] | None = None,
+    *,
+    progress_callback: ProgressFnT | None = None,
+    **kwargs: Any,
+) -> CallToolResult:
+    """Call a tool and keep everything it answered, progress messages included, for the secret scan."""
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        WRITTEN.append(message or "")
+        if progress_callback is not None:
+            await progress_callback(progress, total, message)
+
+    result = await client.call_tool(tool, arguments or {}, progress_callback=on_progress, **kwargs)
     WRITTEN.append(result.model_dump_json())
     return result
 

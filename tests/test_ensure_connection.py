@@ -14,6 +14,7 @@ from mcp_types import ElicitCompleteNotification, ElicitRequestParams, ElicitReq
 from clevertap_mcp.sandbox.server import SandboxServer
 
 from helpers import call, complete_connect_page, control, demo_token, error_text, mcp_client, ok
+from leakcheck import WRITTEN
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +60,7 @@ async def test_ensure_waits_while_building_and_reports_progress(sandbox_factory:
     sandbox = sandbox_factory(building_polls=1)
     progress: list[str | None] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         progress.append(message)
 
     async with mcp_client(sandbox.base_url, demo_token()) as client:
@@ -147,6 +148,7 @@ class UrlElicitation:
     async def __call__(self, context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
         assert isinstance(params, ElicitRequestURLParams)
         self.asked.append(params)
+        WRITTEN.append(params.model_dump_json())  # what the user is shown joins the secret scan
         if self.complete:
             await complete_connect_page(params.url)
         return ElicitResult(action=self.action)  # type: ignore[arg-type]
@@ -157,7 +159,7 @@ async def test_url_elicitation_accepted_waits_until_the_user_finishes(sandbox: S
     user = UrlElicitation("accept", complete=False)
     finished: list[str] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         # The user finishes only once the server is visibly waiting, so the wait itself is exercised.
         if message and "Waiting for you" in message and not finished:
             finished.append(message)
