@@ -58,16 +58,16 @@ async def test_auto_connect_makes_a_new_connection_ready_at_once(sandbox_factory
 
 async def test_ensure_waits_while_building_and_reports_progress(sandbox_factory: Any) -> None:
     sandbox = sandbox_factory(building_polls=1)
-    progress: list[str | None] = []
+    messages: list[str | None] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-        progress.append(message)
+        messages.append(message)
 
     async with mcp_client(sandbox.base_url, demo_token()) as client:
         with anyio.fail_after(10):
             result = ok(await call(client, "ensure_connection", progress_callback=on_progress))
     assert result["state"] == "CLIENT_ACTION_REQUIRED"
-    assert progress and all(m is not None and "BUILDING" in m for m in progress)
+    assert messages and all(m is not None and "BUILDING" in m for m in messages)
 
 
 async def test_still_building_at_the_end_of_the_wait_says_to_call_again(sandbox_factory: Any) -> None:
