@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-def _drop_titles(schema: dict[str, Any]) -> None:
+def drop_titles(schema: dict[str, Any]) -> None:
     """Pydantic's titles repeat the field names; every byte of a schema costs the agent context."""
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():
@@ -19,7 +19,7 @@ def _drop_titles(schema: dict[str, Any]) -> None:
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_drop_titles)
+    model_config = ConfigDict(json_schema_extra=drop_titles)
 
 
 class ClientActionOut(_Result):

@@ -6,7 +6,6 @@ import inspect
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
 
 import httpx2
 from mcp.server.mcpserver import MCPServer
@@ -15,6 +14,7 @@ from mcp_types import ToolAnnotations
 from clevertap_mcp import __version__, tools
 from clevertap_mcp.config import Settings
 from clevertap_mcp.membrane.client import MembraneClient
+from clevertap_mcp.results import drop_titles
 from clevertap_mcp.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -39,14 +39,6 @@ ANNOTATIONS: dict[str, ToolAnnotations] = {
 }
 
 TransportFactory = Callable[[], httpx2.AsyncBaseTransport | None]
-
-
-def _strip_titles(schema: dict[str, Any]) -> None:
-    """Pydantic titles repeat each argument's name; they cost context and tell an agent nothing."""
-    schema.pop("title", None)
-    for prop in schema.get("properties", {}).values():
-        if isinstance(prop, dict):
-            prop.pop("title", None)  # pyright: ignore[reportUnknownMemberType]
 
 
 def _lifespan(
@@ -94,5 +86,5 @@ def build_server(settings: Settings, *, transport: TransportFactory | None = Non
         )
         registered = server._tool_manager.get_tool(fn.__name__)  # pyright: ignore[reportPrivateUsage]
         assert registered is not None
-        _strip_titles(registered.parameters)
+        drop_titles(registered.parameters)
     return server

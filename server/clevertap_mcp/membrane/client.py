@@ -261,7 +261,7 @@ class MembraneClient:
             status = response.status_code
             if status < 400:
                 return response
-            if proxied and not _is_membrane_error(response):
+            if proxied and not is_membrane_error_body(response.text):
                 return response  # the upstream's own answer, passed through verbatim (§9)
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             if status == 401 and not reminted and self._tokens.invalidate():
@@ -301,7 +301,3 @@ def _may_have_started(response: httpx2.Response) -> bool:
     if body is None:
         return False
     return "actionRunId" in body or body.get("type") not in (None, "bad_request")
-
-
-def _is_membrane_error(response: httpx2.Response) -> bool:
-    return is_membrane_error_body(response.text)
