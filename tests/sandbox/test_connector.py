@@ -99,6 +99,27 @@ def test_the_catalog_has_the_fifteen_actions_in_order() -> None:
     assert all(spec.description and len(spec.description) < 250 for spec in ACTIONS)
 
 
+def test_keys_and_names_are_the_ones_membranes_clevertap_connector_publishes() -> None:
+    # The "Popular actions" table of membranedev/application-skills skills/clevertap/SKILL.md.
+    assert {spec.key: spec.name for spec in ACTIONS} == {
+        "real-time-user-count": "Real-Time User Count",
+        "get-campaign-report": "Get Campaign Report",
+        "upload-device-tokens": "Upload Device Tokens",
+        "get-campaigns": "Get Campaigns",
+        "stop-campaign": "Stop Campaign",
+        "create-campaign": "Create Campaign",
+        "get-profile-count": "Get Profile Count",
+        "get-event-count": "Get Event Count",
+        "delete-user-profile": "Delete User Profile",
+        "get-events-by-cursor": "Get Events by Cursor",
+        "get-events": "Get Events",
+        "get-user-profiles-by-cursor": "Get User Profiles by Cursor",
+        "get-user-profiles": "Get User Profiles",
+        "upload-events": "Upload Events",
+        "upload-user-profiles": "Upload User Profiles",
+    }
+
+
 def test_read_only_marks_exactly_the_actions_that_only_read() -> None:
     writes = {
         "upload-device-tokens",
@@ -201,8 +222,10 @@ async def test_the_poll_bound_finishes_any_count_with_fewer_partial_polls_than_t
         if finishes:
             assert isinstance((await run_action("get-event-count", QUERY, CREDS, client, BASE))["count"], int)
         else:
-            with pytest.raises(ActionFailed, match=f"still counting after {MAX_COUNT_POLLS} polls"):
+            with pytest.raises(ActionFailed, match=f"still counting after {MAX_COUNT_POLLS} polls") as caught:
                 await run_action("get-event-count", QUERY, CREDS, client, BASE)
+            req_id = caught.value.data["req_id"]
+            assert f"GET /1/counts/events.json?req_id={req_id}" in caught.value.message
 
 
 @pytest.mark.anyio
@@ -299,7 +322,8 @@ async def test_integers_the_schema_declares_go_out_as_json_integers_and_free_for
 
     def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx2.Response(200, json={"status": "success", "processed": 1, "unprocessed": [], "targets": []})
+        body: dict[str, Any] = {"status": "success", "processed": 1, "unprocessed": [], "targets": [], "id": 1}
+        return httpx2.Response(200, json={**body, "estimates": {}})
 
     event = {"identity": "u-1", "evtName": "Charged", "evtData": {"Amount": 59.0}, "ts": 1767600000.0}
     async with mock_client(answer) as client:
@@ -409,10 +433,13 @@ async def test_get_campaigns_lists_api_campaigns(run: Run) -> None:
 
 @pytest.mark.anyio
 async def test_create_campaign_previews_with_estimate_only_then_creates(run: Run, account: Account) -> None:
+    before = set(account.campaigns)
     preview = await run("create-campaign", {**PUSH, "estimate_only": True})
-    assert set(preview) == {"estimates"}
+    assert set(preview) == {"created", "estimates"} and preview["created"] is False
+    assert set(account.campaigns) == before
     created = await run("create-campaign", PUSH)
-    assert set(created) == {"id", "estimates"}
+    assert set(created) == {"created", "id", "estimates"} and created["created"] is True
+    assert created["estimates"] == preview["estimates"]
     assert account.campaigns[created["id"]].name == "Promo"
 
 
@@ -423,7 +450,9 @@ async def test_campaign_report_and_stop(run: Run, account: Account) -> None:
     assert (await run("get-campaign-report", {"id": done}))["result"] == account.campaigns[done].result
     with pytest.raises(ActionFailed, match="This target hasn't been completed"):
         await run("get-campaign-report", {"id": running})
-    assert await run("stop-campaign", {"id": running}) == {"status": "success"}
+    stopped = await run("stop-campaign", {"id": running})
+    assert (stopped["status"], stopped["id"]) == ("success", running)
+    assert f"stop of campaign {running}" in stopped["message"]
     assert account.campaigns[running].status == "stopped"
     with pytest.raises(ActionFailed, match="Invalid target id"):
         await run("stop-campaign", {"id": 99})
@@ -431,7 +460,9 @@ async def test_campaign_report_and_stop(run: Run, account: Account) -> None:
 
 @pytest.mark.anyio
 async def test_delete_user_profile_deletes(run: Run, account: Account) -> None:
-    assert await run("delete-user-profile", {"identity": "u-1001"}) == {"status": "success"}
+    output = await run("delete-user-profile", {"identity": "u-1001"})
+    assert (output["status"], output["identity"], "guid" in output) == ("success", ["u-1001"], False)
+    assert "deletion of 1 profile(s)" in output["message"]
     assert account.find(identity="u-1001") is None
 
 

@@ -6,11 +6,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from membrane_sandbox_support import InProcessSandbox
+from membrane_sandbox_support import InProcessSandbox, open_sandbox
 from starlette.requests import Request
 from starlette.responses import Response
 
+from clevertap_mcp.sandbox.connector.run import MAX_COUNT_POLLS
 from clevertap_mcp.sandbox.membrane.runs import ignore_extras
+from clevertap_mcp.sandbox.settings import SandboxSettings
 
 EVENT_COUNT_INPUT = {"event_name": "Charged", "from": 20260101, "to": 20260105}
 NO_DATA: dict[str, Any] = {}
@@ -290,3 +292,23 @@ async def test_an_act_failure_after_the_run_id_is_spent_carries_it(sandbox: InPr
     second = await sandbox.client.post("/act", json={"connectionId": conn["id"], "api": api})
     assert (first.status_code, first.json()["type"], first.json()["actionRunId"]) == (502, "connection", "run_0001")
     assert second.json()["actionRunId"] == "run_0002"
+
+
+@pytest.mark.anyio
+async def test_a_count_that_outlasts_the_poll_bound_fails_with_its_req_id_and_the_polls_in_the_logs() -> None:
+    async with open_sandbox(SandboxSettings(count_partial_polls=40)) as slow:
+        conn = await slow.ready_connection()
+        response = await _run(slow.client, "get-event-count", {"input": EVENT_COUNT_INPUT}, connectionId=conn["id"])
+    body = response.json()
+    assert (response.status_code, body["type"], body["actionRunId"]) == (400, "action_run", "run_0001")
+    req_id = body["data"]["req_id"]
+    assert f"proxy_request GET /1/counts/events.json?req_id={req_id}" in body["message"]
+    assert len(body["logs"]) == MAX_COUNT_POLLS
+    assert body["logs"][0] == f"CleverTap is still counting, req_id {req_id} (poll 1/{MAX_COUNT_POLLS})"
+
+
+@pytest.mark.anyio
+async def test_a_run_that_succeeds_carries_no_logs(sandbox: InProcessSandbox) -> None:
+    conn = await sandbox.ready_connection()
+    response = await _run(sandbox.client, "get-event-count", {"input": EVENT_COUNT_INPUT}, connectionId=conn["id"])
+    assert set(response.json()) == {"output", "actionRunId"}

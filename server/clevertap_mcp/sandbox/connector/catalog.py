@@ -23,7 +23,6 @@ from clevertap_mcp.sandbox.connector.schemas import (
     QUERY,
     QUERY_REQUIRED,
     SPLIT,
-    STATUS_OUTPUT,
     TARGET_MODES,
     TS,
     UPLOAD_OUTPUT,
@@ -54,8 +53,8 @@ class ActionSpec:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         key="real-time-user-count",
-        name="Get real-time user count",
-        description="Users active in the last 5 minutes. Each flag set true adds that breakdown.",
+        name="Real-Time User Count",
+        description="Users active right now (in the last 5 minutes). Each flag set true adds that breakdown.",
         input_schema=obj({flag: SPLIT for flag in ("user_type", "session_source", "browser", "os", "device", "new")}),
         output_schema=obj(
             {"count": {"type": "integer"}, "last_processed_ts": {"type": "integer"}}, ("count", "last_processed_ts")
@@ -64,16 +63,20 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="get-campaign-report",
-        name="Get campaign report",
-        description="Delivery stats (sent, clicked, ...) of a campaign. Fails until the campaign has completed.",
+        name="Get Campaign Report",
+        description=(
+            "Delivery stats of one campaign (sent, clicked, ...). Fails while the campaign is scheduled or running."
+        ),
         input_schema=obj({"id": ID}, ("id",)),
         output_schema=obj({"result": {"type": "object"}}, ("result",)),
         read_only=True,
     ),
     ActionSpec(
         key="upload-device-tokens",
-        name="Upload device tokens",
-        description="Register push tokens on profiles by objectId. Up to 1000 per call; bad records are reported.",
+        name="Upload Device Tokens",
+        description=(
+            "Add push tokens (FCM, APNs, ...) to profiles by objectId. Up to 1000 per call; bad records are reported."
+        ),
         input_schema=obj(
             {
                 "tokens": batch(
@@ -101,23 +104,29 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="get-campaigns",
-        name="List campaigns",
-        description="Campaigns scheduled in a date range. Only API-created ones: dashboard campaigns never appear.",
+        name="Get Campaigns",
+        description=(
+            "List the campaigns scheduled in a date range, with id and status. Only API-created ones: dashboard "
+            "campaigns never appear."
+        ),
         input_schema=obj({"from": DATE, "to": DATE}, ("from", "to")),
         output_schema=obj({"targets": {"type": "array", "items": {"type": "object"}}}, ("targets",)),
         read_only=True,
     ),
     ActionSpec(
         key="stop-campaign",
-        name="Stop campaign",
-        description="Stop a scheduled or running campaign. Stopping a stopped one is a no-op.",
+        name="Stop Campaign",
+        description="Stop a scheduled or running campaign by id. A finished or stopped one is left as it is.",
         input_schema=obj({"id": ID}, ("id",)),
-        output_schema=STATUS_OUTPUT,
+        output_schema=obj(
+            {"status": {"type": "string"}, "id": {"type": "integer"}, "message": {"type": "string"}},
+            ("status", "id", "message"),
+        ),
         read_only=False,
     ),
     ActionSpec(
         key="create-campaign",
-        name="Create campaign",
+        name="Create Campaign",
         description=(
             "Create a push/email/sms/... campaign. Audience: `where` or `segment`, not both; neither targets "
             "everyone. estimate_only=true previews reach without creating anything."
@@ -145,22 +154,26 @@ ACTIONS: tuple[ActionSpec, ...] = (
             **{"not": {"required": ["where", "segment"]}},
         ),
         output_schema=obj(
-            {"id": {"type": "integer"}, "estimates": {"type": "object"}},
-            ("estimates",),
+            {
+                "created": {"type": "boolean", "description": "false for an estimate_only preview"},
+                "id": {"type": "integer"},
+                "estimates": {"type": "object", "description": "Reach by platform"},
+            },
+            ("created", "estimates"),
         ),
         read_only=False,
     ),
     ActionSpec(
         key="get-profile-count",
-        name="Get profile count",
-        description="Number of unique profiles that did an event in a date range.",
+        name="Get Profile Count",
+        description="Number of unique profiles (users) that did an event in a date range.",
         input_schema=obj(QUERY, QUERY_REQUIRED),
         output_schema=COUNT_OUTPUT,
         read_only=True,
     ),
     ActionSpec(
         key="get-event-count",
-        name="Get event count",
+        name="Get Event Count",
         description="Number of times an event happened in a date range.",
         input_schema=obj(QUERY, QUERY_REQUIRED),
         output_schema=COUNT_OUTPUT,
@@ -168,18 +181,26 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="delete-user-profile",
-        name="Delete user profiles",
+        name="Delete User Profile",
         description="Delete profiles by identity and/or guid (objectId), up to 100 each. Deletion is asynchronous.",
         input_schema=obj(
             {"identity": str_or_list("Your user id(s)"), "guid": str_or_list("CleverTap objectId(s)")},
             anyOf=[{"required": ["identity"]}, {"required": ["guid"]}],
         ),
-        output_schema=STATUS_OUTPUT,
+        output_schema=obj(
+            {
+                "status": {"type": "string"},
+                "identity": {"type": "array", "items": {"type": "string"}},
+                "guid": {"type": "array", "items": {"type": "string"}},
+                "message": {"type": "string"},
+            },
+            ("status", "message"),
+        ),
         read_only=False,
     ),
     ActionSpec(
         key="get-events-by-cursor",
-        name="Get events (next page)",
+        name="Get Events by Cursor",
         description="Next page of a get-events export. Pass next_cursor unchanged; null next_cursor means done.",
         input_schema=CURSOR_INPUT,
         output_schema=PAGE_OUTPUT,
@@ -187,7 +208,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="get-events",
-        name="Get events",
+        name="Get Events",
         description=(
             "Export occurrences of one event in a date range, first page. ts in records is yyyyMMddHHmmss (UTC). "
             "Continue with get-events-by-cursor while next_cursor is not null."
@@ -201,7 +222,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="get-user-profiles-by-cursor",
-        name="Get user profiles (next page)",
+        name="Get User Profiles by Cursor",
         description="Next page of a get-user-profiles export. Pass next_cursor unchanged; null next_cursor means done.",
         input_schema=CURSOR_INPUT,
         output_schema=PAGE_OUTPUT,
@@ -209,7 +230,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="get-user-profiles",
-        name="Get user profiles",
+        name="Get User Profiles",
         description=(
             "Export the profiles that did an event in a date range, first page. "
             "Continue with get-user-profiles-by-cursor while next_cursor is not null."
@@ -229,7 +250,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="upload-events",
-        name="Upload events",
+        name="Upload Events",
         description=(
             "Track what users do: record their events (unknown identities create profiles). Up to 1000 per call; "
             "not idempotent. System events such as App Launched are refused."
@@ -252,7 +273,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         key="upload-user-profiles",
-        name="Upload user profiles",
+        name="Upload User Profiles",
         description=(
             "Create or update profiles by identity or objectId (merged by identity). Up to 1000 per call. "
             "Standard keys: Name, Email, Phone (+country code), Gender (M/F), DOB ($D_<epoch>), Customer Type."

@@ -117,17 +117,21 @@ def integral_floats_to_ints(schema: Mapping[str, Any], value: Any) -> Any:
 
 async def _count(run: _Run, path: str, input: dict[str, Any]) -> dict[str, Any]:
     body = await run.wire.post(path, input)
+    req_id: int | str | None = None
     for poll in range(1, MAX_COUNT_POLLS + 1):
         if body.get("status") != "partial":
             break
         req_id = body.get("req_id")
         if not isinstance(req_id, int | str) or isinstance(req_id, bool):
             raise ActionFailed("CleverTap answered partial without a req_id", data=body)
-        await run.wait(f"CleverTap is still counting (poll {poll}/{MAX_COUNT_POLLS})")
+        await run.wait(f"CleverTap is still counting, req_id {req_id} (poll {poll}/{MAX_COUNT_POLLS})")
         body = await run.wire.get(path, f"req_id={quote(str(req_id), safe='')}")
     if body.get("status") == "partial":
+        # The query keeps running at CleverTap; its req_id lets the caller collect the count without starting over.
         raise ActionFailed(
-            f"CleverTap was still counting after {MAX_COUNT_POLLS} polls; run the action again", data=body
+            f"CleverTap was still counting after {MAX_COUNT_POLLS} polls (req_id {req_id}). Collect the count with "
+            f"proxy_request GET {path}?req_id={req_id} until its status is success, or run the action again later",
+            data={"req_id": req_id, "poll_path": path, "polls": MAX_COUNT_POLLS, "last_answer": body},
         )
     return {"count": field(require_ok(body), "count", int)}
 
@@ -237,22 +241,46 @@ async def _campaign_report(run: _Run, input: dict[str, Any]) -> Any:
 
 
 async def _stop_campaign(run: _Run, input: dict[str, Any]) -> Any:
-    require_ok(await run.wire.post("/1/targets/stop.json", {"id": input["id"]}))
-    return {"status": "success"}
+    campaign_id = input["id"]
+    require_ok(await run.wire.post("/1/targets/stop.json", {"id": campaign_id}))
+    # CleverTap answers a bare success both for a stop and for the no-op on a finished campaign, so the output says
+    # exactly that much and where to read the resulting status.
+    return {
+        "status": "success",
+        "id": campaign_id,
+        "message": (
+            f"CleverTap accepted the stop of campaign {campaign_id}: it no longer sends if it was scheduled or "
+            "running; a completed or already stopped campaign is left as it was. get-campaigns shows its status."
+        ),
+    }
 
 
 async def _create_campaign(run: _Run, input: dict[str, Any]) -> Any:
     body = require_ok(await run.wire.post("/1/targets/create.json", input))
-    output: dict[str, Any] = {"estimates": body.get("estimates", {})}
-    if "id" in body:
-        output = {"id": field(body, "id", int), **output}
-    return output
+    estimates: dict[str, Any] = field(body, "estimates", dict) if "estimates" in body else {}
+    if input.get("estimate_only") is True:
+        # A preview: CleverTap stored nothing and gave no id.
+        return {"created": False, "estimates": estimates}
+    return {"created": True, "id": field(body, "id", int), "estimates": estimates}
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(one) for one in cast(list[Any], value)] if isinstance(value, list) else [str(value)]
 
 
 async def _delete_profiles(run: _Run, input: dict[str, Any]) -> Any:
     request = {name: input[name] for name in ("identity", "guid") if name in input}
     require_ok(await run.wire.post("/1/delete/profiles.json", request))
-    return {"status": "success"}
+    requested = {name: _as_list(value) for name, value in request.items()}
+    total = sum(len(values) for values in requested.values())
+    return {
+        "status": "success",
+        **requested,
+        "message": (
+            f"CleverTap accepted the deletion of {total} profile(s). Deletion is asynchronous: the profiles leave "
+            "exports, lookups and counts once CleverTap has processed it; unknown ids are ignored."
+        ),
+    }
 
 
 async def _real_time(run: _Run, input: dict[str, Any]) -> Any:

@@ -22,7 +22,6 @@ __all__ = [
     "QUERY",
     "QUERY_REQUIRED",
     "SPLIT",
-    "STATUS_OUTPUT",
     "TARGET_MODES",
     "TS",
     "UPLOAD_OUTPUT",
@@ -82,7 +81,6 @@ PAGE_OUTPUT = obj(
     ("records", "next_cursor"),
 )
 COUNT_OUTPUT = obj({"count": {"type": "integer"}}, ("count",))
-STATUS_OUTPUT = obj({"status": {"type": "string"}}, ("status",))
 UPLOAD_OUTPUT = obj(
     {
         "status": {"enum": ["success", "partial", "fail"]},

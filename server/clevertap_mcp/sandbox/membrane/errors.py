@@ -99,10 +99,19 @@ class BadGateway(MembraneError):
 
 
 class ActionRunFailed(MembraneError):
+    """A run that started and failed; `logs` are the run's progress lines (ErrorData's `logs`), oldest first."""
+
     type = "action_run"
 
-    def __init__(self, message: str, *, action_run_id: str, data: Any = None) -> None:
+    def __init__(self, message: str, *, action_run_id: str, data: Any = None, logs: list[str] | None = None) -> None:
         super().__init__(message, data=data, action_run_id=action_run_id)
+        self.logs = logs or []
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        if self.logs:
+            body["logs"] = list(self.logs)
+        return body
 
 
 def error_response(error: MembraneError) -> JSONResponse:

@@ -13,6 +13,7 @@ Open-point choices:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from clevertap_mcp.sandbox.membrane.upstream import Upstream
 __all__ = ["execute", "ignore_extras", "validate_input"]
 
 _MAX_MESSAGE = 300
+_log = logging.getLogger(__name__)
 
 
 def validate_input(schema: dict[str, Any], value: Any) -> Any:
@@ -90,12 +92,20 @@ async def execute(
     validated = validate_input(action.spec.input_schema, {} if raw_input is None else raw_input)
     base_url = upstream.base_url(credentials.region)
     run_id = state.next_run_id()
+    logs: list[str] = []
+
+    async def progress(message: str) -> None:
+        # A run is one HTTP exchange, so its progress (count polls, export retries) goes to the sandbox's log and,
+        # if the run fails, into the error's `logs`, where Membrane puts a failed run's log lines.
+        logs.append(message)
+        _log.info("%s %s: %s", run_id, action.spec.key, message)
+
     try:
         output = await run_action(
-            action.spec.key, cast(dict[str, Any], validated), credentials, upstream.client, base_url
+            action.spec.key, cast(dict[str, Any], validated), credentials, upstream.client, base_url, progress=progress
         )
     except ActionFailed as exc:
-        raise ActionRunFailed(exc.message, action_run_id=run_id, data=exc.data) from None
+        raise ActionRunFailed(exc.message, action_run_id=run_id, data=exc.data, logs=logs) from None
     except MembraneError as exc:
         exc.action_run_id = run_id
         raise

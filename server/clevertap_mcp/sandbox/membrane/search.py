@@ -2,17 +2,26 @@
 
 Actions get stable ids in catalog order (`act_01` … `act_15`), so the same catalog always answers the same ids.
 
-Ranking (§10 #7): keyword overlap between the intent and each action's name, key and description. Words are
-lower-cased, split on anything that is not a letter or digit, stripped of stop words and lightly stemmed; intent words
-are also expanded through a small synonym table, so natural phrasings such as "how many users are online now" or
-"send a push campaign" reach the action that does it. Each intent word counts once: `NAME_WEIGHT` when it or one of
-its synonyms is in the name or key, 1 when only in the description.
+Ranking (§10 #7). The real service ranks by meaning and does not publish how; the sandbox approximates that with a
+small, fixed vocabulary model, so the same intent always gives the same order:
+
+1. The intent is lower-cased and a few multi-word phrases are rewritten to the catalog's words ("how many" → count,
+   "next page" → cursor, "right now" → real time, ...), so their words are not read one by one ("number of times"
+   must not match "Real-Time").
+2. Words are split on anything that is not a letter or digit, stop words are dropped, the rest lightly stemmed.
+3. Each intent word becomes a group: its stem plus the catalog stems it stands for in the synonym table (a CleverTap
+   user's vocabulary: "bought" → Charged event, "notify" → push campaign, "erase" → delete, ...). Only the intent is
+   expanded, so catalog text stays literal.
+4. A group scores, for each action, `TITLE_WEIGHT × w` for the rarest of its stems in the action's name or key, plus
+   `w` for the rarest in its description, where `w = ln(1 + N / df)`: N actions, df of them using that stem. Words
+   every action shares ("get", "user") thus weigh little and distinctive ones ("cursor", "stop") a lot. The
+   action's score is the sum over the groups.
 
 Every action is returned, best first, ordered by this key (smallest first):
 
     (-score, unmentioned, id)
 
-- `score`: the overlap score above.
+- `score`: the sum above, rounded to 6 decimals so float noise never decides an order.
 - `unmentioned`: for an action with a positive score, the number of distinct stems of its name and key that no intent
   word (nor any synonym of one) stands for; 0 for an action that scores nothing. "export profiles" thus ranks the
   first page of profiles (`get-user-profiles`) above the next one (`get-user-profiles-by-cursor`).
@@ -20,12 +29,12 @@ Every action is returned, best first, ordered by this key (smallest first):
 
 Contract §10 #7 says ties are broken by id. The `unmentioned` step between score and id is the sandbox's documented
 refinement of that rule: it only reorders actions with equal positive scores, and whatever it leaves tied is broken
-by id, so the order is a pure function of the intent and the catalog, whatever order the actions come in. The real
-service ranks by meaning and does not publish how, so any stable order is honest.
+by id, so the order is a pure function of the intent and the catalog, whatever order the actions come in.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,33 +42,71 @@ from dataclasses import dataclass
 from clevertap_mcp.sandbox.connector import ACTIONS, ActionSpec
 from clevertap_mcp.sandbox.membrane.errors import NotFound
 
-__all__ = ["CATALOG", "ActionCatalog", "CatalogAction", "stems"]
+__all__ = ["CATALOG", "TITLE_WEIGHT", "ActionCatalog", "CatalogAction", "intent_groups", "stems"]
 
-NAME_WEIGHT = 3
+TITLE_WEIGHT = 3.0
 _WORD = re.compile(r"[a-z0-9]+")
 # fmt: off
 _STOP_WORDS = frozenset({
-    "a", "an", "and", "are", "at", "be", "by", "can", "do", "for", "from", "how", "i", "in", "is", "it", "me", "my",
-    "of", "on", "or", "our", "please", "the", "their", "them", "there", "this", "to", "us", "want", "we", "what",
-    "which", "who", "will", "with", "you", "your",
+    "a", "about", "all", "an", "and", "any", "are", "at", "be", "by", "can", "could", "do", "does", "for", "from",
+    "give", "has", "have", "how", "i", "in", "into", "is", "it", "its", "let", "me", "my", "need", "of", "on",
+    "or", "our", "please", "s", "so", "some", "that", "the", "their", "them", "there", "these", "this", "those", "to",
+    "us", "want", "was", "we", "were", "what", "when", "where", "which", "who", "whose", "will", "with", "would",
+    "you", "your",
 })
 # fmt: on
-# Intent word -> the catalog words it stands for. Only intents are expanded, so catalog text stays literal. Both
-# sides are stemmed once at import, so the table can be written in plain words.
+# Multi-word phrases whose meaning is not the sum of their words, rewritten before words are split (intent only).
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b{pattern}\b"), replacement)
+    for pattern, replacement in (
+        (r"how many times|number of times|how often", " event count "),
+        (r"how many|how much", " count "),
+        (r"next (page|batch|set|chunk)|more results|keep (going|paging)", " cursor "),
+        (r"right now|at the moment|just now|last (5|five) minutes", " realtime "),
+        (r"sign(ed)? up|signups?", " profile "),
+    )
+)
+# Intent word -> the catalog words it stands for. Both sides are stemmed once at import, so the table is written in
+# plain words. It is domain vocabulary (what a CleverTap user calls things), never tied to one phrasing.
+# fmt: off
 _SYNONYM_WORDS: dict[str, str] = {
-    "many number total tally": "count",
-    "online live now current currently realtime": "active real time",
-    "user users customer people person contact": "user profile",
-    "remove erase forget purge": "delete",
-    "send launch schedule blast": "create",
-    "notification": "campaign push",
-    "message broadcast": "campaign",
-    "track log": "upload event",
-    "record ingest import update edit": "upload",
-    "export download fetch list show retrieve": "get",
-    "stats statistics metrics performance results": "report",
-    "halt cancel pause abort": "stop",
+    # what
+    "many number total tally amount often": "count",
+    "unique distinct different individual": "unique profile",
+    "online live now current currently realtime active concurrent moment using": "real time active",
+    "user users customer customers people person contact contacts member members audience subscriber subscribers": (
+        "user profile"
+    ),
+    "identity identities guid objectid id ids": "identity profile",
+    "occurrence occurrences activity activities happened happen behaviour behavior action actions": "event",
+    "charged purchase purchases purchased bought buy buys order orders revenue transaction transactions": (
+        "charged event"
+    ),
+    "launched launch launches opened open opens viewed view views searched search cart": "event",
+    "campaigns promotion promotions": "campaign",
+    "notification notifications notify push": "campaign push",
+    "email emails mail newsletter sms text whatsapp webpush inbox message messages broadcast blast": "campaign",
+    "token tokens device devices fcm apns gcm registration": "device token push",
+    "page pages cursor cursors continue continuing remaining rest previous following batch": "cursor next page",
+    "yesterday today week weeks month months year days daily weekly monthly since between range period recent": (
+        "date range"
+    ),
+    "stats statistics metrics performance results result clicks clicked opened delivered delivery conversions": (
+        "report"
+    ),
+    "reach estimate estimated preview size": "estimate reach create campaign",
+    # verbs
+    "remove erase forget purge gdpr wipe drop": "delete",
+    "send launch schedule blast start notify target": "create campaign",
+    "track log record ingest import sync": "upload",
+    "update edit change modify set merge upsert": "upload profile",
+    "export download fetch list show retrieve read pull dump see find lookup query": "get",
+    "halt cancel pause abort kill end": "stop",
+    "register": "upload device token",
+    "add insert": "upload",
+    "finished completed done state running scheduled": "status",
 }
+# fmt: on
 
 
 def stems(text: str) -> set[str]:
@@ -84,16 +131,24 @@ def _stem(word: str) -> str:
     return word
 
 
-_SYNONYMS: dict[str, frozenset[str]] = {
-    _stem(word): frozenset(_stem(target) for target in targets.split())
-    for words, targets in _SYNONYM_WORDS.items()
-    for word in words.split()
-}
+def _synonyms() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for words, targets in _SYNONYM_WORDS.items():
+        for word in words.split():
+            # A word listed in several rows stands for all their targets.
+            table.setdefault(_stem(word), set()).update(_stem(target) for target in targets.split())
+    return {stem: frozenset(targets) for stem, targets in table.items()}
 
 
-def _expand(intent_stems: Iterable[str]) -> list[frozenset[str]]:
-    """One group per intent word: the word's stem and the catalog stems it stands for."""
-    return [frozenset({stem, *_SYNONYMS.get(stem, frozenset[str]())}) for stem in sorted(intent_stems)]
+_SYNONYMS = _synonyms()
+
+
+def intent_groups(intent: str) -> list[frozenset[str]]:
+    """One group per distinct intent word (after phrase rewriting): the word's stem and the catalog stems it means."""
+    text = intent.lower()
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
+    return [frozenset({stem, *_SYNONYMS.get(stem, frozenset[str]())}) for stem in sorted(stems(text))]
 
 
 @dataclass(frozen=True)
@@ -102,13 +157,6 @@ class CatalogAction:
     spec: ActionSpec
     title_stems: frozenset[str]  # name and key
     description_stems: frozenset[str]
-
-    def score(self, intent_groups: list[frozenset[str]]) -> int:
-        """Each intent word counts once, at the best place any of its forms appears."""
-        return sum(
-            NAME_WEIGHT if group & self.title_stems else 1 if group & self.description_stems else 0
-            for group in intent_groups
-        )
 
 
 class ActionCatalog:
@@ -122,6 +170,12 @@ class ActionCatalog:
             )
             for index, spec in enumerate(specs, start=1)
         )
+        count = len(self.actions)
+        frequency: dict[str, int] = {}
+        for action in self.actions:
+            for stem in action.title_stems | action.description_stems:
+                frequency[stem] = frequency.get(stem, 0) + 1
+        self._weight = {stem: math.log(1 + count / df) for stem, df in frequency.items()}
 
     def find(self, id_or_key: str) -> CatalogAction:
         for action in self.actions:
@@ -136,13 +190,21 @@ class ActionCatalog:
         needle = search.lower()
         return [a for a in self.actions if needle in a.spec.name.lower() or needle in a.spec.key.lower()]
 
+    def score(self, action: CatalogAction, groups: list[frozenset[str]]) -> float:
+        """The action's relevance to the intent groups (see the module docstring), rounded to 6 decimals."""
+        total = 0.0
+        for group in groups:
+            total += TITLE_WEIGHT * max((self._weight[s] for s in group & action.title_stems), default=0.0)
+            total += max((self._weight[s] for s in group & action.description_stems), default=0.0)
+        return round(total, 6)
+
     def ranked(self, actions: list[CatalogAction], intent: str) -> list[CatalogAction]:
         """`actions` best first for `intent`, by `(-score, unmentioned, id)` (see the module docstring)."""
-        groups = _expand(stems(intent))
+        groups = intent_groups(intent)
         mentioned = frozenset[str]().union(*groups)
 
-        def order(action: CatalogAction) -> tuple[int, int, str]:
-            score = action.score(groups)
+        def order(action: CatalogAction) -> tuple[float, int, str]:
+            score = self.score(action, groups)
             return -score, len(action.title_stems - mentioned) if score else 0, action.id
 
         return sorted(actions, key=order)
