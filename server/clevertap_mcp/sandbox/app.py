@@ -10,8 +10,10 @@ app's lifespan. Served by uvicorn (server.py) that is a loopback call to the sam
 `outbound_transport=httpx2.ASGITransport`: the factory receives this very app, so those calls stay in the process too.
 ASGITransport does not run lifespans, so in-process callers enter `app.router.lifespan_context(app)` themselves.
 
-`POST /_sandbox/reset` swaps in a freshly seeded CleverTap world and app and empties the Membrane state and the
-request log; the outbound client and routes stay, so a running server needs no restart.
+`POST /_sandbox/reset` swaps in a freshly seeded CleverTap world and app and empties the Membrane state, the pending
+faults and the request log; the outbound client and routes stay, so a running server needs no restart. Faults
+(faults.py) apply to requests on their way into this app, so a CleverTap-side fault also hits the Membrane side's own
+upstream calls, which come back in through the same middleware.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
 from clevertap_mcp.sandbox.control import CONTROL_PREFIX, Interceptor, RequestLog, RequestMiddleware, control_routes
+from clevertap_mcp.sandbox.faults import CLEVERTAP_PREFIX, FaultBook
 from clevertap_mcp.sandbox.membrane.connect_page import connect_routes
 from clevertap_mcp.sandbox.membrane.errors import MembraneError
 from clevertap_mcp.sandbox.membrane.routes import MembraneApi, membrane_error_handler, route_not_found_handler
@@ -38,19 +41,19 @@ from clevertap_mcp.sandbox.settings import SandboxSettings
 
 __all__ = ["CLEVERTAP_PREFIX", "CONNECT_PREFIX", "CleverTapMount", "SandboxParts", "build_sandbox_app", "parts_of"]
 
-CLEVERTAP_PREFIX = "/clevertap"
 CONNECT_PREFIX = "/ui"
 
 
 @dataclass(frozen=True)
 class SandboxParts:
-    """The live pieces of one sandbox app, for tests and for knobs added later (fault injection)."""
+    """The live pieces of one sandbox app, for tests and the control plane."""
 
     state: MembraneState
     clevertap: CleverTapMount
     log: RequestLog
     upstream: Upstream
     interceptors: list[Interceptor]
+    faults: FaultBook
 
 
 def parts_of(app: Starlette) -> SandboxParts:
@@ -85,10 +88,12 @@ def build_sandbox_app(
     log = RequestLog()
     clevertap = CleverTapMount(settings)
     interceptors: list[Interceptor] = []
+    faults = FaultBook()
 
     def reset() -> None:
         state.reset()
         clevertap.reset()
+        faults.reset()
         log.clear()
 
     @asynccontextmanager
@@ -99,17 +104,17 @@ def build_sandbox_app(
     clevertap_app: ASGIApp = clevertap
     app = Starlette(
         routes=[
-            Mount(CONTROL_PREFIX, routes=control_routes(state, log, reset, root_url)),
+            Mount(CONTROL_PREFIX, routes=control_routes(state, log, faults, reset, root_url)),
             Mount(CONNECT_PREFIX, routes=connect_routes(state, upstream)),
             Mount(CLEVERTAP_PREFIX, app=clevertap_app),
             *MembraneApi(state, CATALOG, upstream, log).routes(),
         ],
-        middleware=[Middleware(RequestMiddleware, log=log, interceptors=interceptors)],
+        middleware=[Middleware(RequestMiddleware, log=log, interceptors=interceptors, faults=faults)],
         exception_handlers={
             MembraneError: membrane_error_handler,
             HTTPException: route_not_found_handler,
         },
         lifespan=lifespan,
     )
-    app.state.sandbox = SandboxParts(state, clevertap, log, upstream, interceptors)
+    app.state.sandbox = SandboxParts(state, clevertap, log, upstream, interceptors, faults)
     return app

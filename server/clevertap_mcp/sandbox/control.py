@@ -1,30 +1,49 @@
-"""The sandbox's control plane under `/_sandbox`, and the request middleware that feeds its request log.
+"""The sandbox's control plane under `/_sandbox`, and the request middleware that feeds its request log and faults.
 
-The control plane is a test knob, never part of the emulated APIs: it needs no bearer token because the sandbox only
-listens on loopback.
+The control plane is a test knob for tests and eval harnesses, never part of the emulated APIs: it needs no bearer
+token because the sandbox only listens on loopback. Bad input is a 400 with Membrane's ErrorData body naming the field.
 
-    POST /_sandbox/reset                      back to the fresh seeded state: no tenants or connections, a re-seeded
-                                              CleverTap world, an empty request log           → {"status": "reset"}
-    POST /_sandbox/connections                {tenantKey?, name?, key?, accountId?, passcode?, region?}: a READY
+    POST   /_sandbox/reset                    back to the fresh seeded state: no tenants or connections, a re-seeded
+                                              CleverTap world, no faults, an empty request log  → {"status": "reset"}
+    POST   /_sandbox/connections              {tenantKey?, name?, key?, accountId?, passcode?, region?}: a READY
                                               CleverTap connection (demo account by default)  → 201 Connection;
                                               400 for a region that is not one of CleverTap's (clevertap/regions.py:
                                               the region is a path segment of every upstream URL), or an account id
                                               or passcode that cannot travel as a header value
-    POST /_sandbox/connections/{id}/state     {state, errors?: ErrorData[], clientAction?: {type, description,
+    POST   /_sandbox/connections/{id}/state   {state, errors?: ErrorData[], clientAction?: {type, description,
                                               uiUrl?, agentInstructions?}, isDefunct?}        → Connection
-    GET  /_sandbox/requests                   {items: [{seq, method, path, query, status, headers, exfiltration,
-                                              targetHost?}]}, oldest first
-    GET  /_sandbox/health                     {status: "ok", rootUrl}
+    POST   /_sandbox/faults                   {side, kind, method?, path? | pathPrefix?, region?, count?, ...}: fault
+                                              the next `count` matching requests (faults.py has the kinds and their
+                                              fields)                                         → 201 Fault
+    GET    /_sandbox/faults                   {items: [Fault]}: the pending faults, oldest first, each with
+                                              `remaining` and `applied` counts
+    DELETE /_sandbox/faults                   forget every pending fault                     → {"cleared": n}
+    DELETE /_sandbox/faults/{id}              forget one                                     → {"cleared": 1}; 404
+    GET    /_sandbox/requests[?side=&since=]  {items: [{seq, side, method, path, query, status, headers,
+                                              exfiltration, targetHost?, fault?, bodyBytes?, body?}]}, oldest first;
+                                              `side` keeps one side ("membrane" or "clevertap"), `since` the entries
+                                              after that seq
+    GET    /_sandbox/health                   {status: "ok", rootUrl}
 
-The request log keeps header *names* only and redacts (`***`) the value of every query parameter whose name contains
-`jwt`, `key`, `auth`, `secret`, `password`, `token` or `passcode` in any case, so it can never hold a bearer token,
-a passcode or an API key; it keeps the last `MAX_LOGGED_REQUESTS` requests so a long-running sandbox stays small.
-Control-plane calls are not logged. Fault injection plugs into `RequestMiddleware.interceptors`: an interceptor sees
-each request before the app does and may answer it instead.
+The request log covers both emulators: Membrane's API and connect page (`side: "membrane"`), and every call that
+reached the CleverTap emulator (`side: "clevertap"`, its path under `/clevertap/{region}`), which is where the Membrane
+emulator's upstream calls land, so a harness can assert what an agent did and what that made Membrane send
+CleverTap. A faulted request's entry names its fault (`{id, kind}`); `status` is what the client was sent, and stays
+null for a connection dropped before any answer.
+
+The log keeps header *names* only and redacts (`***`) the value of every query parameter whose name contains `jwt`,
+`key`, `auth`, `secret`, `password`, `token` or `passcode` in any case, so it can never hold a bearer token, a passcode
+or an API key. JSON request bodies (a JSON content type) are kept up to `MAX_LOGGED_BODY_BYTES` as `body`, with every
+field whose name contains `passcode`, `password`, `secret`, `authorization`, `jwt`, `access_token` or `api_key`
+redacted at any depth; `bodyBytes` is their size, also for bodies too large to keep. Other bodies (the connect page's
+form, which carries a passcode) are never read. The log keeps the last `MAX_LOGGED_REQUESTS` requests so a long-running sandbox stays small. Control-plane
+calls are neither logged nor faulted. Tests may also plug into `RequestMiddleware.interceptors`: an interceptor sees
+each request before faults and the app do, and may answer it instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -38,8 +57,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clevertap_mcp.sandbox.connector import CleverTapCredentials
+from clevertap_mcp.sandbox.fault_injection import DroppedConnection, apply_fault, transport_of
+from clevertap_mcp.sandbox.faults import Fault, FaultBook, Side, target_of
 from clevertap_mcp.sandbox.membrane.errors import MembraneError, NotFound
-from clevertap_mcp.sandbox.membrane.params import json_object, optional_str
+from clevertap_mcp.sandbox.membrane.params import json_object, loads_strict, optional_str
 from clevertap_mcp.sandbox.membrane.render import connection_json
 from clevertap_mcp.sandbox.membrane.state import ClientAction, ConnectionState, MembraneState
 from clevertap_mcp.sandbox.membrane.upstream import credentials_problem
@@ -49,7 +70,10 @@ __all__ = ["CONTROL_PREFIX", "Interceptor", "LoggedRequest", "RequestLog", "Requ
 
 CONTROL_PREFIX = "/_sandbox"
 MAX_LOGGED_REQUESTS = 1000
+MAX_LOGGED_BODY_BYTES = 64 * 1024
 _SECRET_NAME = re.compile(r"jwt|key|auth|secret|password|token|passcode", re.IGNORECASE)
+# Narrower than _SECRET_NAME: bodies are full of harmless `key`s (action keys, connection keys) and device tokens.
+_SECRET_FIELD = re.compile(r"passcode|password|secret|authori[sz]ation|jwt|access[-_]?token|api[-_]?key", re.IGNORECASE)
 _LOG_ENTRY = "clevertap_mcp.sandbox.log_entry"
 
 Interceptor = Callable[[Request], Awaitable[Response | None]]
@@ -58,6 +82,7 @@ Interceptor = Callable[[Request], Awaitable[Response | None]]
 @dataclass
 class LoggedRequest:
     seq: int
+    side: Side
     method: str
     path: str
     query: str
@@ -65,10 +90,14 @@ class LoggedRequest:
     status: int | None = None
     exfiltration: bool = False
     target_host: str | None = None
+    fault: Fault | None = None
+    body_size: int | None = None
+    raw_body: bytes | None = None  # JSON bodies up to MAX_LOGGED_BODY_BYTES, parsed only when the log is read
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "seq": self.seq,
+            "side": self.side.value,
             "method": self.method,
             "path": self.path,
             "query": self.query,
@@ -78,6 +107,13 @@ class LoggedRequest:
         }
         if self.target_host is not None:
             body["targetHost"] = self.target_host
+        if self.fault is not None:
+            body["fault"] = {"id": self.fault.id, "kind": self.fault.kind.value}
+        if self.body_size is not None:
+            body["bodyBytes"] = self.body_size
+        if self.raw_body is not None:
+            with contextlib.suppress(ValueError, RecursionError):  # not JSON after all: `bodyBytes` says one came
+                body["body"] = _redact_fields(loads_strict(self.raw_body))
         return body
 
 
@@ -90,7 +126,8 @@ class RequestLog:
         self._seq += 1
         names = sorted({name.decode("latin-1").lower() for name, _ in scope["headers"]})
         raw_query = cast(bytes, scope.get("query_string", b"")).decode("latin-1")
-        entry = LoggedRequest(self._seq, scope["method"], scope["path"], _redact_query(raw_query), names)
+        side = target_of(scope).side
+        entry = LoggedRequest(self._seq, side, scope["method"], scope["path"], _redact_query(raw_query), names)
         self.entries.append(entry)
         scope[_LOG_ENTRY] = entry
         return entry
@@ -107,6 +144,44 @@ class RequestLog:
         self._seq = 0
 
 
+def _redact_fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        fields = cast(dict[str, Any], value)
+        return {name: "***" if _SECRET_FIELD.search(name) else _redact_fields(item) for name, item in fields.items()}
+    if isinstance(value, list):
+        return [_redact_fields(item) for item in cast(list[Any], value)]
+    return value
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-type":
+            media_type = value.split(b";", 1)[0].strip().lower()
+            return media_type == b"application/json" or media_type.endswith(b"+json")
+    return False
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it to the app again before going on with the real one."""
+    chunks: list[bytes] = []
+    replay: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            replay.append(message)  # the client went away before the body was complete
+            break
+        chunks.append(cast(bytes, message.get("body", b"")))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replay.insert(0, {"type": "http.request", "body": body, "more_body": False})
+
+    async def replaying() -> Message:
+        return replay.pop(0) if replay else await receive()
+
+    return body, replaying
+
+
 def _redact_query(raw: str) -> str:
     if not raw:
         return ""
@@ -115,18 +190,24 @@ def _redact_query(raw: str) -> str:
 
 
 class RequestMiddleware:
-    """Logs every request outside the control plane with its final status, after giving interceptors first say."""
+    """Logs every request outside the control plane with its final status; interceptors, then faults, come first."""
 
-    def __init__(self, app: ASGIApp, log: RequestLog, interceptors: list[Interceptor]) -> None:
+    def __init__(self, app: ASGIApp, log: RequestLog, interceptors: list[Interceptor], faults: FaultBook) -> None:
         self.app = app
         self.log = log
-        self.interceptors = interceptors  # shared with whoever injects faults; read on every request
+        self.interceptors = interceptors  # a seam for tests; read on every request
+        self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         entry = self.log.start(scope)
+        transport = transport_of(receive)  # uvicorn's own `receive` knows the connection; a replaying one does not
+        if _is_json(scope):
+            body, receive = await _buffered(receive)
+            entry.body_size = len(body)
+            entry.raw_body = body if len(body) <= MAX_LOGGED_BODY_BYTES else None
 
         async def logging_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -138,14 +219,24 @@ class RequestMiddleware:
             if response is not None:
                 await response(scope, receive, logging_send)
                 return
+        target = target_of(scope)
+        fault = self.faults.take(target) if self.faults else None
+        entry.fault = fault
         try:
-            await self.app(scope, receive, logging_send)
+            if fault is None:
+                await self.app(scope, receive, logging_send)
+            else:
+                await apply_fault(fault, target, self.app, scope, receive, logging_send, transport)
+        except DroppedConnection:
+            raise  # the client got no answer (or half of one); nothing to add to the entry
         except Exception:
             entry.status = entry.status or 500
             raise
 
 
-def control_routes(state: MembraneState, log: RequestLog, reset: Callable[[], None], root_url: str) -> list[Route]:
+def control_routes(
+    state: MembraneState, log: RequestLog, faults: FaultBook, reset: Callable[[], None], root_url: str
+) -> list[Route]:
     async def do_reset(request: Request) -> Response:
         reset()
         return JSONResponse({"status": "reset"})
@@ -188,7 +279,30 @@ def control_routes(state: MembraneState, log: RequestLog, reset: Callable[[], No
         return JSONResponse(connection_json(conn))
 
     async def requests(request: Request) -> Response:
-        return JSONResponse({"items": [entry.to_json() for entry in log.entries]})
+        side = request.query_params.get("side")
+        if side is not None and side not in tuple(Side):
+            raise MembraneError("'side' must be 'membrane' or 'clevertap'")
+        since = request.query_params.get("since", "0")
+        if not since.isascii() or not since.isdigit() or len(since) > 18:
+            raise MembraneError("'since' must be the seq of a logged request (a non-negative integer)")
+        entries = [e for e in log.entries if e.seq > int(since) and (side is None or e.side == side)]
+        return JSONResponse({"items": [entry.to_json() for entry in entries]})
+
+    async def add_fault(request: Request) -> Response:
+        fault = faults.add(await json_object(request))
+        return JSONResponse(fault.to_json(), status_code=201)
+
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse({"items": [fault.to_json() for fault in faults.pending()]})
+
+    async def clear_faults(request: Request) -> Response:
+        return JSONResponse({"cleared": faults.clear()})
+
+    async def remove_fault(request: Request) -> Response:
+        fault_id = request.path_params["fault_id"]
+        if not faults.remove(fault_id):
+            raise NotFound(f"Fault '{fault_id[:40]}' is not pending: it was never added, was used up, or was cleared")
+        return JSONResponse({"cleared": 1})
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "rootUrl": root_url})
@@ -197,6 +311,10 @@ def control_routes(state: MembraneState, log: RequestLog, reset: Callable[[], No
         Route("/reset", do_reset, methods=["POST"]),
         Route("/connections", add_connection, methods=["POST"]),
         Route("/connections/{conn_id}/state", force_state, methods=["POST"]),
+        Route("/faults", add_fault, methods=["POST"]),
+        Route("/faults", list_faults, methods=["GET"]),
+        Route("/faults", clear_faults, methods=["DELETE"]),
+        Route("/faults/{fault_id}", remove_fault, methods=["DELETE"]),
         Route("/requests", requests, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]

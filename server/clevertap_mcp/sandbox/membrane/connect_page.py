@@ -9,6 +9,10 @@ the POST checks the credentials against the emulated CleverTap over HTTP, the wa
 read-only `/1/now.json`). Accepted: they are stored, the connection becomes READY, long-polls wake, and a "Connected"
 page says to return to the assistant. Refused: the form again with the error, the connection unchanged.
 
+The page is a small sign-in card (inline CSS only: the Content-Security-Policy allows no other source) naming the
+app (CleverTap) and the Membrane workspace being connected; the form's errors show in an alert on the page, and
+success is a "Connected. You can return to your assistant." page. tests/browser drives it in headless Chromium.
+
 The page lives outside the Membrane API and takes no bearer token: like Membrane's own UI link, the URL is the
 capability. An unknown id, or a connection of an app without a connector, gets a 404 page. Every value rendered is
 HTML-escaped, and the submitted passcode is never echoed back.
@@ -37,15 +41,40 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 _STYLE = """
-body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}
-main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:10px;box-shadow:0 2px 12px #0002}
-h1{font-size:1.35rem;margin:0 0 .5rem}p{line-height:1.45}
-label{display:block;margin:1rem 0 .3rem;font-weight:600}
-input,select{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #c5cad3;border-radius:6px;font:inherit}
-button{margin-top:1.4rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#e2513a;color:#fff;
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1.5rem;
+font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#eef0f4}
+main{width:100%;max-width:25rem;background:#fff;border-radius:14px;padding:2rem 2rem 1.5rem;
+box-shadow:0 1px 2px #1d23300f,0 8px 28px #1d23301a}
+.brand{display:flex;align-items:center;gap:.8rem;margin-bottom:1.2rem}
+.logo{flex:none;width:2.6rem;height:2.6rem;border-radius:10px;background:#e2513a;color:#fff;font-weight:700;
+display:flex;align-items:center;justify-content:center;letter-spacing:.02em}
+.eyebrow{margin:0;color:#5b6475;font-size:.85rem}
+h1{font-size:1.3rem;line-height:1.25;margin:0}
+.lede{margin:0 0 1.1rem;color:#3a4254}
+label{display:block;margin:.95rem 0 .3rem;font-weight:600;font-size:.9rem}
+input,select{width:100%;padding:.6rem .7rem;border:1px solid #c9ced8;border-radius:8px;font:inherit;background:#fff}
+input:focus,select:focus{outline:2px solid #e2513a55;border-color:#e2513a}
+button{margin-top:1.4rem;width:100%;padding:.75rem;border:0;border-radius:8px;background:#e2513a;color:#fff;
 font:inherit;font-weight:600;cursor:pointer}
-.error{background:#fdecea;color:#8a1f11;padding:.7rem;border-radius:6px}.muted{color:#5b6475;font-size:.9rem}
+button:hover{background:#c9432e}
+.error{margin:0 0 .4rem;background:#fdecea;color:#8a1f11;border:1px solid #f5c2bb;padding:.65rem .8rem;
+border-radius:8px;font-size:.92rem}
+.muted{margin:1.2rem 0 0;color:#6b7384;font-size:.82rem}
+code{font-size:.85em;background:#f1f3f6;padding:.05rem .3rem;border-radius:4px}
+.done{text-align:center}.done h1{margin-bottom:.5rem}
+.check{width:3.4rem;height:3.4rem;margin:0 auto 1rem;border-radius:50%;background:#e5f6ec;color:#1e7b45;
+font-size:1.8rem;font-weight:700;display:flex;align-items:center;justify-content:center}
 """
+# The regions' names as CleverTap's dashboard shows them (clevertap-api.md §1).
+_REGION_NAMES = {
+    "eu1": "Europe",
+    "in1": "India",
+    "sg1": "Singapore",
+    "us1": "United States",
+    "aps3": "Indonesia",
+    "mec1": "Middle East (UAE)",
+}
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -57,23 +86,34 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(document, status_code=status, headers=_HEADERS)
 
 
+def _brand(heading: str) -> str:
+    return (
+        '<div class="brand"><span class="logo" aria-hidden="true">CT</span><div>'
+        f'<p class="eyebrow">Membrane</p><h1>{escape(heading)}</h1></div></div>'
+    )
+
+
 def _form(conn: Connection, workspace: str, account_id: str, passcode: str, region: str, error: str | None) -> str:
     options = "".join(
-        f'<option value="{escape(r)}"{" selected" if r == region else ""}>{escape(r)}</option>' for r in REGIONS
+        f'<option value="{escape(r)}"{" selected" if r == region else ""}>'
+        f"{escape(_REGION_NAMES.get(r, r))} ({escape(r)})</option>"
+        for r in REGIONS
     )
-    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    alert = f'<p class="error" id="error" role="alert">{escape(error)}</p>' if error else ""
+    described = ' aria-describedby="error"' if error else ""
     return (
-        "<h1>Connect CleverTap</h1>"
-        f"<p>Membrane workspace <strong>{escape(workspace)}</strong> is connecting CleverTap "
-        f"(connection <code>{escape(conn.id)}</code>). Sign in with your CleverTap project's credentials.</p>"
+        f"{_brand('Connect CleverTap')}"
+        f'<p class="lede">Workspace <strong>{escape(workspace)}</strong> is asking to connect your CleverTap '
+        "project. Sign in with the project's account ID and passcode (CleverTap: Settings, Project).</p>"
         f'{alert}<form method="post">'
         f'<label for="account_id">Account ID</label><input id="account_id" name="account_id" required '
-        f'autocomplete="off" value="{escape(account_id)}">'
+        f'autocomplete="off" value="{escape(account_id)}"{described}>'
         f'<label for="passcode">Passcode</label><input id="passcode" name="passcode" type="password" required '
-        f'autocomplete="off" value="{escape(passcode)}">'
+        f'autocomplete="off" value="{escape(passcode)}"{described}>'
         f'<label for="region">Region</label><select id="region" name="region">{options}</select>'
-        '<button type="submit">Connect</button></form>'
-        '<p class="muted">Offline sandbox: the demo account is filled in for you.</p>'
+        '<button type="submit">Connect CleverTap</button></form>'
+        f'<p class="muted">Offline sandbox: the demo account is filled in for you. Connection '
+        f"<code>{escape(conn.id)}</code>.</p>"
     )
 
 
@@ -81,11 +121,14 @@ def _not_found() -> HTMLResponse:
     return _page("Not found", "<h1>Nothing to connect</h1><p>This connect link is unknown or has expired.</p>", 404)
 
 
-def _connected(conn: Connection) -> HTMLResponse:
+def _connected(conn: Connection, workspace: str) -> HTMLResponse:
     return _page(
         "Connected",
-        f"<h1>Connected</h1><p>CleverTap is connected (connection <code>{escape(conn.id)}</code>). "
-        "You can return to your assistant.</p>",
+        '<div class="done"><div class="check" aria-hidden="true">&#10003;</div>'
+        "<h1>CleverTap is connected</h1>"
+        '<p class="lede"><strong>Connected.</strong> You can return to your assistant.</p>'
+        f'<p class="muted">Workspace <strong>{escape(workspace)}</strong>, connection '
+        f"<code>{escape(conn.id)}</code>. You can close this tab.</p></div>",
     )
 
 
@@ -101,7 +144,7 @@ def connect_routes(state: MembraneState, upstream: Upstream) -> list[Route]:
         if conn is None:
             return _not_found()
         if conn.state is ConnectionState.READY:
-            return _connected(conn)
+            return _connected(conn, workspace)
         demo = (DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
         return _page("Connect CleverTap", _form(conn, workspace, *demo, error=None))
 
@@ -125,7 +168,7 @@ def connect_routes(state: MembraneState, upstream: Upstream) -> list[Route]:
         if error is not None:
             return _page("Connect CleverTap", _form(conn, workspace, account_id, "", region, error), 400)
         state.connect(conn, CleverTapCredentials(account_id, passcode, region))
-        return _connected(conn)
+        return _connected(conn, workspace)
 
     return [
         Route("/connect/{conn_id}", show, methods=["GET"]),
