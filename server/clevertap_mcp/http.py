@@ -1,0 +1,311 @@
+"""Streamable HTTP: the same tools for a team, stateless so that any worker or replica can answer any request.
+
+`clevertap-mcp --transport http` serves the SDK's Streamable HTTP app at /mcp in stateless mode (every POST is a
+whole exchange; nothing lives between requests except each caller's remembered connection, which is only a
+default), wrapped in a thin ASGI layer that
+
+- answers GET /healthz without a token (and without the Host check: load balancers probe by IP);
+- reads each request's `Authorization: Bearer <Membrane token>` and binds it to the request (state.py), so one
+  deployment serves many users without mixing their connections; no header means the server's own credentials,
+  unless `--require-client-token` forbids that.
+
+DNS-rebinding protection (the SDK's Host/Origin check) is always on: loopback names are always allowed, plus the
+bound address and every `--allowed-host`. Binding beyond loopback while lending the server's own credentials to
+anyone who can reach the port is refused unless it is asked for explicitly (`--allow-shared-credentials`).
+
+With `--workers N`, uvicorn starts N processes that each build the app with `app_from_env`, from the environment the
+command line exported (`CLEVERTAP_MCP_HTTP_*`); the key sealing multi-round-trip request state is shared the same way
+(`CLEVERTAP_MCP_STATE_KEY`), so a retry may land on any worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from clevertap_mcp import __version__, logs, redaction
+from clevertap_mcp.config import Settings, settings_from_env
+from clevertap_mcp.server import TransportFactory, build_server
+from clevertap_mcp.state import RequestCredentials, request_credentials
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# AES-256-GCM keys of the SDK's request-state codec must carry at least this much secret material.
+MIN_STATE_KEY_LENGTH = 32
+FALLBACK_NOTE = "requests without a token use this server's credentials"
+
+ENV_HOST = "CLEVERTAP_MCP_HTTP_HOST"
+ENV_PORT = "CLEVERTAP_MCP_HTTP_PORT"
+ENV_ALLOWED_HOSTS = "CLEVERTAP_MCP_ALLOWED_HOSTS"
+ENV_ALLOWED_ORIGINS = "CLEVERTAP_MCP_ALLOWED_ORIGINS"
+ENV_JSON_RESPONSE = "CLEVERTAP_MCP_JSON_RESPONSE"
+ENV_REQUIRE_CLIENT_AUTH = "CLEVERTAP_MCP_REQUIRE_CLIENT_TOKEN"
+ENV_MAX_CALLERS = "CLEVERTAP_MCP_MAX_TOKEN_CLIENTS"
+ENV_STATE_KEY = "CLEVERTAP_MCP_STATE_KEY"
+ENV_VERBOSITY = "CLEVERTAP_MCP_VERBOSITY"
+
+LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
+LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+
+
+class HttpConfigError(ValueError):
+    """A setting that cannot work; the message names the flag or variable to change."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    # SSE answers carry progress notifications while ensure_connection waits; plain JSON suits simple proxies.
+    json_response: bool = False
+    require_client_token: bool = False
+    allow_shared_credentials: bool = False
+    max_token_clients: int = 256
+    state_keys: tuple[str, ...] = ()
+    verbosity: int = 0
+
+    def transport_security(self) -> TransportSecuritySettings:
+        hosts: list[str] = list(LOOPBACK_HOSTS)
+        bound = _host_header_name(self.host)
+        if bound is not None:
+            hosts += [bound, f"{bound}:*"]
+        for name in self.allowed_hosts:
+            hosts += [name] if _has_port(name) else [name, f"{name}:*"]
+        return TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=hosts,
+            allowed_origins=[*LOOPBACK_ORIGINS, *self.allowed_origins],
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """What worker processes need to rebuild these settings (`from_env`)."""
+        return {
+            ENV_HOST: self.host,
+            ENV_PORT: str(self.port),
+            ENV_ALLOWED_HOSTS: ",".join(self.allowed_hosts),
+            ENV_ALLOWED_ORIGINS: ",".join(self.allowed_origins),
+            ENV_JSON_RESPONSE: "1" if self.json_response else "",
+            ENV_REQUIRE_CLIENT_AUTH: "1" if self.require_client_token else "",
+            ENV_MAX_CALLERS: str(self.max_token_clients),
+            ENV_STATE_KEY: ",".join(self.state_keys),
+            ENV_VERBOSITY: str(self.verbosity),
+        }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: object) -> HttpSettings:
+        """Settings from the environment; `overrides` (command-line flags) win where given."""
+        values: dict[str, object] = {
+            "host": env.get(ENV_HOST, "").strip() or DEFAULT_HOST,
+            "port": _int(env, ENV_PORT, DEFAULT_PORT, minimum=0),
+            "allowed_hosts": _list(env, ENV_ALLOWED_HOSTS),
+            "allowed_origins": _list(env, ENV_ALLOWED_ORIGINS),
+            "json_response": _flag(env, ENV_JSON_RESPONSE),
+            "require_client_token": _flag(env, ENV_REQUIRE_CLIENT_AUTH),
+            "max_token_clients": _int(env, ENV_MAX_CALLERS, 256, minimum=1),
+            "state_keys": _list(env, ENV_STATE_KEY),
+            "verbosity": _int(env, ENV_VERBOSITY, 0, minimum=0),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # pyright: ignore[reportArgumentType]
+        for key in settings.state_keys:
+            if len(key) < MIN_STATE_KEY_LENGTH:
+                raise HttpConfigError(
+                    f"{ENV_STATE_KEY} holds a key shorter than {MIN_STATE_KEY_LENGTH} characters. Use random keys "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), comma-separated, the "
+                    "newest first."
+                )
+        return settings
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise HttpConfigError(f"{name} must be a whole number of at least {minimum}, not {raw!r}.")
+    return value
+
+
+def _has_port(host_header: str) -> bool:
+    return ":" in host_header.rpartition("]")[2]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_header_name(host: str) -> str | None:
+    """How the bound address appears in a Host header; None for wildcards (the names in use are unknowable)."""
+    bare = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        return host
+    if address.is_unspecified:
+        return None
+    return f"[{bare}]" if address.version == 6 else bare
+
+
+def exposure_problem(settings: Settings, http: HttpSettings) -> str | None:
+    """Why serving as configured would hand the server's credentials to the network; None when it would not."""
+    if is_loopback(http.host) or http.require_client_token or http.allow_shared_credentials:
+        return None
+    if settings.token_source is None and settings.sandbox is None:
+        return None
+    return (
+        f"Refusing to serve on {http.host}: that is reachable from other machines, and requests without their own "
+        "token would act with this server's Membrane credentials. Add --require-client-token (each user sends "
+        "`Authorization: Bearer <their Membrane token>`), or --allow-shared-credentials if something in front of "
+        "this server already authenticates every request, or bind to 127.0.0.1."
+    )
+
+
+class HttpApp:
+    """The SDK's Streamable HTTP app, plus the health endpoint and each request's own credentials."""
+
+    def __init__(self, inner: ASGIApp, *, mcp_path: str = MCP_PATH) -> None:
+        self._inner = inner
+        self._mcp_path = mcp_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._inner(scope, receive, send)
+            return
+        if scope["path"] == HEALTH_PATH:
+            await self._health(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        with request_credentials(RequestCredentials.from_authorization(headers.get("authorization"))):
+            await self._inner(scope, receive, send)
+
+    async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            response = PlainTextResponse("Use GET.", status_code=405, headers={"Allow": "GET, HEAD"})
+        else:
+            response = JSONResponse({"status": "ok", "version": __version__, "mcp_path": self._mcp_path})
+        await response(scope, receive, send)
+
+
+def build_http_app(settings: Settings, http: HttpSettings, *, transport: TransportFactory | None = None) -> HttpApp:
+    for key in http.state_keys:
+        redaction.register(key)
+    settings = dataclasses.replace(
+        settings,
+        require_request_token=http.require_client_token,
+        max_token_clients=http.max_token_clients,
+        request_state_keys=http.state_keys,
+    )
+    server = build_server(settings, transport=transport)
+    inner = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=http.json_response,
+        transport_security=http.transport_security(),
+    )
+    return HttpApp(inner)
+
+
+def _quiet_per_request_chatter(verbosity: int) -> None:
+    # Stateless mode ends a "session" per request, and the SDK says so at INFO each time: noise below -vv.
+    if verbosity < 2:
+        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+
+
+def app_from_env() -> HttpApp:
+    """uvicorn's app factory in each worker process: everything comes from the environment the parent exported."""
+    http = HttpSettings.from_env(os.environ)
+    logs.configure(http.verbosity)
+    _quiet_per_request_chatter(http.verbosity)
+    return build_http_app(settings_from_env(os.environ), http)
+
+
+def serve(settings: Settings, http: HttpSettings) -> int:
+    """Runs the HTTP server until interrupted; the exit status for the command line."""
+    import uvicorn
+
+    problem = exposure_problem(settings, http)
+    if problem is None and http.workers > 1 and settings.sandbox is not None:
+        problem = (
+            "--sandbox with --workers above 1 would give each worker a sandbox of its own, so connections made "
+            "through one worker would be unknown to the others. Run `clevertap-mcp sandbox` once and point "
+            "MEMBRANE_API_URL at it instead, or use one worker."
+        )
+    if problem is not None:
+        sys.stderr.write(f"clevertap-mcp: {problem}\n")
+        return 2
+    _quiet_per_request_chatter(http.verbosity)
+    if http.workers > 1 and not http.state_keys:
+        # One key for every worker of this command; replicas on other machines need CLEVERTAP_MCP_STATE_KEY.
+        http = dataclasses.replace(http, state_keys=(secrets.token_urlsafe(32),))
+    if _host_header_name(http.host) is None and not http.allowed_hosts:
+        logger.warning(
+            "Listening on every interface, but only loopback Host names are accepted (DNS-rebinding protection). "
+            "Add --allowed-host for each name clients use to reach this server."
+        )
+    origin_host = f"[{http.host}]" if ":" in http.host else http.host
+    sys.stderr.write(
+        f"clevertap-mcp {__version__}: MCP over Streamable HTTP at http://{origin_host}:{http.port}{MCP_PATH} "
+        f"(health: {HEALTH_PATH}; {http.workers} worker{'s' if http.workers > 1 else ''}; "
+        f"{'every request must carry its own token' if http.require_client_token else FALLBACK_NOTE})\n"
+    )
+    uvicorn_log_level = "info" if http.verbosity else "warning"
+    try:
+        if http.workers > 1:
+            os.environ.update(http.to_env())
+            uvicorn.run(
+                "clevertap_mcp.http:app_from_env",
+                factory=True,
+                host=http.host,
+                port=http.port,
+                workers=http.workers,
+                log_config=None,
+                log_level=uvicorn_log_level,
+                timeout_graceful_shutdown=5,
+            )
+        else:
+            uvicorn.run(
+                build_http_app(settings, http),
+                host=http.host,
+                port=http.port,
+                log_config=None,
+                log_level=uvicorn_log_level,
+                timeout_graceful_shutdown=5,
+            )
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,271 @@
+"""The server over Streamable HTTP, served for real by uvicorn on 127.0.0.1 and driven by MCP clients over HTTP."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from clevertap_mcp import __version__, logs
+from clevertap_mcp.cli import main
+from clevertap_mcp.config import Settings
+from clevertap_mcp.http import HttpSettings, build_http_app, exposure_problem
+from clevertap_mcp.membrane.auth import MintedToken, StaticToken
+from clevertap_mcp.sandbox.server import SandboxServer
+from clevertap_mcp.sandbox.settings import SandboxSettings
+from clevertap_mcp.state import TokenCallers
+
+from helpers import call, demo_token, error_text, ok
+
+pytestmark = pytest.mark.anyio
+
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+
+@pytest.fixture
+def cli_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], int]:
+    """The command line, minus its logging set-up, which would unhook the suite's log recorder."""
+    monkeypatch.setattr(logs, "configure", _keep_the_suites_logging)
+    return main
+
+
+def _keep_the_suites_logging(verbosity: int) -> None:
+    """Stands in for `logs.configure`: the suite's handlers stay as conftest installed them."""
+
+
+def tenant_token(tenant_key: str) -> str:
+    s = SandboxSettings()
+    return MintedToken(s.workspace_key, s.workspace_secret, tenant_key).token()
+
+
+@asynccontextmanager
+async def http_server(
+    sandbox: SandboxServer, http: HttpSettings | None = None, *, server_credentials: bool = True
+) -> AsyncGenerator[str]:
+    """The HTTP app under uvicorn on a socket that listens before uvicorn starts, so no readiness wait is needed."""
+    settings = Settings(api_url=sandbox.base_url, token_source=demo_token() if server_credentials else None)
+    app = build_http_app(settings, http or HttpSettings())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
+    with sock:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            try:
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                server.should_exit = True
+
+
+@asynccontextmanager
+async def http_client(
+    base_url: str, token: str | None = None, *, mode: str = "auto", authorization: str | None = None
+) -> AsyncGenerator[Client]:
+    """An MCP client over HTTP; `token` is sent as `Authorization: Bearer`, `authorization` as the header verbatim."""
+    if token:
+        authorization = f"Bearer {token}"
+    headers = {"Authorization": authorization} if authorization else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode) as client,
+    ):
+        yield client
+
+
+async def test_concurrent_callers_with_their_own_tokens_never_see_each_others_connections(
+    sandbox_factory: Any,
+) -> None:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True)
+    token_a, token_b = tenant_token("tenant-a"), tenant_token("tenant-b")
+    results: dict[str, Any] = {}
+    async with http_server(sandbox) as url:
+
+        async def tenant_a() -> None:
+            async with http_client(url, token_a) as client:
+                ensured = ok(await call(client, "ensure_connection"))
+                assert ensured["state"] == "READY"
+                results["a_connection"] = ensured["connection_id"]
+                found = ok(await call(client, "search_actions", {"intent": "how many users are online now"}))
+                ran = ok(await call(client, "run_action", {"action_id": found["actions"][0]["id"]}))
+                results["a_count"] = ran["output"]["count"]
+
+        async def tenant_b() -> None:
+            async with http_client(url, token_b, mode="legacy") as client:
+                # Whatever tenant A has ensured by now, B has no connection of its own to default to.
+                results["b_without"] = error_text(await call(client, "search_actions", {"intent": "profiles"}))
+                ensured = ok(await call(client, "ensure_connection"))
+                results["b_connection"] = ensured["connection_id"]
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(tenant_a)
+                tg.start_soon(tenant_b)
+            assert results["a_connection"] != results["b_connection"]
+            assert isinstance(results["a_count"], int)
+            assert "ensure_connection first" in results["b_without"]
+            async with http_client(url, token_b) as client:
+                # B may not use A's connection even by naming it.
+                stolen = await call(
+                    client,
+                    "run_action",
+                    {"action_id": "real-time-user-count", "connection_id": results["a_connection"]},
+                )
+                assert stolen.is_error
+            async with http_client(url) as client:
+                # The server's own tenant remembers nothing either caller ensured.
+                assert "ensure_connection first" in error_text(await call(client, "search_actions", {"intent": "x"}))
+
+
+async def test_a_request_without_a_token_acts_with_the_servers_credentials(sandbox_factory: Any) -> None:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True)
+    async with http_server(sandbox) as url, http_client(url) as client:
+        with anyio.fail_after(30):
+            ensured = ok(await call(client, "ensure_connection"))
+            assert ensured["state"] == "READY"
+            found = ok(await call(client, "search_actions", {"intent": "count profiles"}))
+            assert found["actions"]
+
+
+async def test_a_request_without_a_token_is_refused_when_the_server_requires_one(sandbox: SandboxServer) -> None:
+    async with http_server(sandbox, HttpSettings(require_client_token=True)) as url, http_client(url) as client:
+        with anyio.fail_after(30):
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            assert names == {"ensure_connection", "search_actions", "run_action", "proxy_request"}
+            refused = error_text(await call(client, "ensure_connection"))
+            assert "Authorization: Bearer" in refused and "nothing was sent" in refused
+    assert not [entry for entry in (await _requests(sandbox)) if entry["path"].startswith("/connections")]
+
+
+async def test_a_server_without_credentials_tells_token_less_callers_to_send_their_own(
+    sandbox_factory: Any,
+) -> None:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True)
+    async with http_server(sandbox, server_credentials=False) as url:
+        with anyio.fail_after(30):
+            async with http_client(url) as client:
+                assert "Authorization: Bearer" in error_text(await call(client, "ensure_connection"))
+            async with http_client(url, tenant_token("tenant-c")) as client:
+                assert ok(await call(client, "ensure_connection"))["state"] == "READY"
+
+
+async def test_a_malformed_authorization_header_gets_an_actionable_error(sandbox: SandboxServer) -> None:
+    async with http_server(sandbox) as url, http_client(url, authorization="Basic dXNlcjpwdw==") as client:
+        with anyio.fail_after(30):
+            refused = error_text(await call(client, "ensure_connection"))
+    assert "Bearer <Membrane token>" in refused
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_progress_and_the_connect_link_reach_the_caller_over_http(sandbox_factory: Any, mode: str) -> None:
+    sandbox: SandboxServer = sandbox_factory(building_polls=1)
+    messages: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message)
+
+    async with http_server(sandbox) as url, http_client(url, tenant_token(f"tenant-{mode}"), mode=mode) as client:
+        with anyio.fail_after(30):
+            result = ok(await call(client, "ensure_connection", progress_callback=on_progress))
+    assert result["state"] == "CLIENT_ACTION_REQUIRED"
+    assert result["client_action"]["ui_url"] in result["message"]
+    assert messages and all(m is not None and "BUILDING" in m for m in messages)
+
+
+async def test_plain_json_answers_serve_the_same_tools(sandbox_factory: Any) -> None:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True)
+    async with http_server(sandbox, HttpSettings(json_response=True)) as url:
+        async with http_client(url, tenant_token("tenant-json"), mode="legacy") as client:
+            with anyio.fail_after(30):
+                ok(await call(client, "ensure_connection"))
+                proxied = ok(await call(client, "proxy_request", {"path": "/1/now.json", "method": "POST", "body": {}}))
+                assert proxied["status"] == 200
+        async with httpx2.AsyncClient() as http:
+            answer = await http.post(f"{url}/mcp", json=PING, headers={"accept": "application/json, text/event-stream"})
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["result"] == {}
+
+
+async def test_health_answers_without_a_token_and_whatever_host_a_load_balancer_uses(sandbox: SandboxServer) -> None:
+    async with http_server(sandbox, HttpSettings(require_client_token=True)) as url, httpx2.AsyncClient() as http:
+        health = await http.get(f"{url}/healthz", headers={"Host": "10.1.2.3:8000"})
+        wrong_method = await http.post(f"{url}/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "version": __version__, "mcp_path": "/mcp"}
+    assert wrong_method.status_code == 405
+
+
+async def test_requests_naming_a_foreign_host_or_origin_are_refused(sandbox: SandboxServer) -> None:
+    """DNS rebinding: a page on evil.example resolving to this server must not reach the tools."""
+    http_settings = HttpSettings(allowed_hosts=("mcp.team.example",), allowed_origins=("https://agents.example",))
+    async with http_server(sandbox, http_settings) as url, httpx2.AsyncClient() as http:
+
+        async def ping(**headers: str) -> int:
+            return (await http.post(f"{url}/mcp", json=PING, headers=MCP_HEADERS | headers)).status_code
+
+        assert await ping(Host="evil.example") == 421
+        assert await ping(Host="evil.example:8000") == 421
+        assert await ping(Origin="http://evil.example") == 403
+        assert await ping() == 200
+        assert await ping(Host="mcp.team.example") == 200
+        assert await ping(Host="mcp.team.example:8443", Origin="https://agents.example") == 200
+
+
+def test_serving_beyond_loopback_while_lending_the_servers_credentials_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cli_main: Callable[[list[str]], int]
+) -> None:
+    monkeypatch.setenv("MEMBRANE_TOKEN", "a-membrane-token-for-this-test")
+    StaticToken("a-membrane-token-for-this-test", origin="test")  # registered for the final secret scan
+    status = cli_main(["--transport", "http", "--host", "0.0.0.0", "--port", "1"])  # noqa: S104
+    assert status == 2
+    assert "--require-client-token" in capsys.readouterr().err
+    settings = Settings(api_url="https://api.getmembrane.com", token_source=demo_token())
+    assert exposure_problem(settings, HttpSettings(host="0.0.0.0", require_client_token=True)) is None  # noqa: S104
+    assert exposure_problem(settings, HttpSettings(host="10.0.0.5", allow_shared_credentials=True)) is None
+    assert exposure_problem(settings, HttpSettings(host="::1")) is None
+    assert exposure_problem(settings, HttpSettings(host="10.0.0.5")) is not None
+
+
+def test_a_short_request_state_key_is_refused_with_how_to_make_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cli_main: Callable[[list[str]], int]
+) -> None:
+    monkeypatch.setenv("CLEVERTAP_MCP_STATE_KEY", "short")
+    assert cli_main(["--transport", "http", "--sandbox"]) == 2
+    assert "secrets.token_urlsafe" in capsys.readouterr().err
+
+
+def test_several_workers_with_an_embedded_sandbox_each_are_refused(
+    capsys: pytest.CaptureFixture[str], cli_main: Callable[[list[str]], int]
+) -> None:
+    assert cli_main(["--transport", "http", "--sandbox", "--workers", "2"]) == 2
+    assert "MEMBRANE_API_URL" in capsys.readouterr().err
+
+
+async def test_the_least_recently_used_callers_are_forgotten_beyond_the_bound() -> None:
+    callers = TokenCallers("http://127.0.0.1:9", max_size=2)
+    try:
+        first = callers.get("token-number-one")
+        first.last_connection_id = "conn_1"
+        callers.get("token-number-two")
+        assert callers.get("token-number-one") is first  # used again: now the most recent
+        callers.get("token-number-three")
+        assert len(callers) == 2
+        assert callers.get("token-number-one") is first
+        assert callers.get("token-number-two").last_connection_id is None
+    finally:
+        await callers.aclose()
+
+
+async def _requests(sandbox: SandboxServer) -> list[dict[str, Any]]:
+    async with httpx2.AsyncClient(base_url=sandbox.base_url) as http:
+        return (await http.get("/_sandbox/requests", params={"side": "membrane"})).json()["items"]
