@@ -1,0 +1,312 @@
+"""Output budgets: no tool result an agent receives is longer than `max_output_chars`, whatever CleverTap returns.
+
+A result over the budget is cut at a clean boundary and stays valid JSON: the bulk of it (the longest list, an
+object's keys, or a long text, found by following whichever part holds most of the size) keeps its leading whole
+items, keys or lines. The result then carries a `truncated` object saying what was cut, how many items were left
+out, and where the rest is. The whole result is kept in this process and served as the MCP resource
+`clevertap://results/{result_id}/{page}`: pages 1..N of its JSON text (indented, so pages end at line ends), each
+within the budget; joined in order, they are exactly that JSON. Memory is bounded: the last `MAX_STORED_RESULTS`
+results, at most `MAX_STORED_CHARS` characters in all, least recently used first out.
+
+This is one mechanism for every tool, applied where tool results leave the server (`BudgetedServer.call_tool`),
+so no tool has an extra argument for it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp_types import CallToolResult, InputRequiredResult, TextContent
+
+from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS
+
+__all__ = ["RESULTS_URI", "BudgetedServer", "Cut", "ResultStore", "fit", "json_size", "pages_of"]
+
+RESULTS_URI = "clevertap://results/{result_id}/{page}"
+MAX_STORED_RESULTS = 20
+MAX_STORED_CHARS = 50_000_000
+# Room kept for the `truncated` notice itself when fitting the data.
+NOTICE_RESERVE = 700
+# A part holding at least this share of its parent's size is where the bulk is: cut inside it, not beside it.
+BULK_SHARE = 0.5
+MAX_CUTS = 8
+# The notice lists this many cuts at most, so it stays small whatever the data looks like.
+MAX_LISTED_CUTS = 3
+
+LifespanT = TypeVar("LifespanT")
+
+
+def json_size(value: Any) -> int:
+    """Characters of `value` as compact JSON (what the agent reads, give or take whitespace)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+@dataclass(frozen=True)
+class Cut:
+    path: str
+    kept: int
+    total: int
+    unit: str  # "items", "keys" or "characters"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "kept": self.kept, "omitted": self.total - self.kept, "unit": self.unit}
+
+
+def _children(node: Any) -> list[tuple[Any, Any]]:
+    if isinstance(node, dict):
+        return list(node.items())  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
+    if isinstance(node, list):
+        return list(enumerate(node))  # pyright: ignore[reportUnknownArgumentType]
+    return []
+
+
+def _bulk_path(value: Any) -> list[Any]:
+    """The path to the part to cut: follow the child holding most of the size while it holds most of it.
+
+    The root is never cut itself (its keys are the tool's output schema); its biggest part always is.
+    """
+    path: list[Any] = []
+    node = value
+    root = True
+    while True:
+        children = _children(node)
+        if not children:
+            return path
+        key, child = max(children, key=lambda kv: json_size(kv[1]))
+        if not root and json_size(child) < BULK_SHARE * json_size(node):
+            return path
+        if not isinstance(child, dict | list | str):
+            return path
+        path.append(key)
+        node = cast(Any, child)
+        root = False
+
+
+def _get(value: Any, path: list[Any]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _replace(value: Any, path: list[Any], new: Any) -> Any:
+    """A copy of `value` with the node at `path` replaced; only the containers on the path are copied."""
+    if not path:
+        return new
+    key, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        copy: dict[Any, Any] = dict(value)  # pyright: ignore[reportUnknownArgumentType]
+    else:
+        copy = dict(enumerate(value))  # pyright: ignore[reportUnknownArgumentType]
+    copy[key] = _replace(copy[key], rest, new)
+    return copy if isinstance(value, dict) else list(copy.values())
+
+
+def _cut_node(node: Any, room: int) -> tuple[Any, int, int, str]:
+    """The longest clean prefix of `node` whose JSON fits in `room` characters: (prefix, kept, total, unit)."""
+    if isinstance(node, str):
+        return _cut_text(node, room)
+    items = _children(node)
+    used, kept = 2, 0
+    for key, child in items:
+        size = json_size(child) + (json_size(str(key)) + 1 if isinstance(node, dict) else 0) + (1 if kept else 0)
+        if used + size > room:
+            break
+        used += size
+        kept += 1
+    if isinstance(node, dict):
+        return dict(items[:kept]), kept, len(items), "keys"
+    return [child for _, child in items[:kept]], kept, len(items), "items"
+
+
+def _cut_text(text: str, room: int) -> tuple[str, int, int, str]:
+    end = max(0, room - 2)
+    while end > 0 and json_size(text[:end]) > room:
+        end -= max(1, json_size(text[:end]) - room)
+    line_end = text.rfind("\n", 0, end)
+    if line_end > end // 2:
+        end = line_end + 1  # whole lines, unless that would throw away most of what fits
+    return text[:end], end, len(text), "characters"
+
+
+def _path_text(path: list[Any]) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(path)) or "$"
+
+
+def fit(value: Any, budget: int) -> tuple[Any, list[Cut]]:
+    """`value` cut down until its compact JSON is at most `budget` characters, and what was cut."""
+    cuts: list[Cut] = []
+    for _ in range(MAX_CUTS):
+        if json_size(value) <= budget:
+            break
+        path = _bulk_path(value)
+        if not path:
+            break
+        node = _get(value, path)
+        empty: Any = "" if isinstance(node, str) else type(node)()
+        room = budget - (json_size(_replace(value, path, empty)) - json_size(empty))
+        prefix, kept, total, unit = _cut_node(node, max(room, 2))
+        value = _replace(value, path, prefix)
+        cuts.append(Cut(_path_text(path), kept, total, unit))
+    return value, cuts
+
+
+def pages_of(text: str, page_chars: int) -> list[str]:
+    """`text` in pages of at most `page_chars`, each ending at a line end (or an escaped one, inside a long string)
+    where one falls in its second half."""
+    pages: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + page_chars)
+        if end < len(text):
+            half = start + page_chars // 2
+            line_end = text.rfind("\n", start, end)
+            # Inside one long JSON string, its escaped line ends are the clean places to break.
+            escaped_end = text.rfind("\\n", start, end - 1)
+            if line_end >= half:
+                end = line_end + 1
+            elif escaped_end >= half:
+                end = escaped_end + 2
+        pages.append(text[start:end])
+        start = end
+    return pages
+
+
+class ResultStore:
+    """Full results kept for paging, least recently used evicted beyond a count or a total size."""
+
+    def __init__(self, max_results: int = MAX_STORED_RESULTS, max_chars: int = MAX_STORED_CHARS) -> None:
+        self._max_results = max_results
+        self._max_chars = max_chars
+        self._results: OrderedDict[str, list[str]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def _chars(self) -> int:
+        return sum(len(page) for pages in self._results.values() for page in pages)
+
+    def add(self, pages: list[str]) -> str | None:
+        """The new result's id, or None when it alone is larger than the store may hold."""
+        size = sum(len(page) for page in pages)
+        if size > self._max_chars:
+            return None
+        while self._results and (len(self._results) >= self._max_results or self._chars() + size > self._max_chars):
+            self._results.popitem(last=False)
+        result_id = uuid.uuid4().hex[:16]
+        self._results[result_id] = pages
+        return result_id
+
+    def page(self, result_id: str, page: int) -> str:
+        pages = self._results.get(result_id)
+        if pages is None:
+            raise ResourceError(
+                f"Result {result_id} is no longer kept (this server keeps the last {self._max_results}). Call the "
+                "tool again, asking for less if you can."
+            )
+        self._results.move_to_end(result_id)
+        if not 1 <= page <= len(pages):
+            raise ResourceError(f"Result {result_id} has pages 1 to {len(pages)}; there is no page {page}.")
+        return pages[page - 1]
+
+
+class Budget:
+    def __init__(self, max_chars: int, store: ResultStore) -> None:
+        self.max_chars = max_chars
+        self.store = store
+
+    def apply(self, result: CallToolResult) -> CallToolResult:
+        if result.is_error or result.structured_content is None:
+            return self._cut_plain(result)
+        text_size = sum(len(b.text) for b in result.content if isinstance(b, TextContent))
+        full = result.structured_content
+        if json_size(full) <= self.max_chars:
+            if text_size <= self.max_chars:
+                return result
+            # Only the SDK's indented rendering is over: the same data, compact, is within the budget.
+            compact = json.dumps(full, ensure_ascii=False, separators=(",", ":"), default=str)
+            return CallToolResult(content=[TextContent(type="text", text=compact)], structured_content=full)
+        full_text = json.dumps(full, ensure_ascii=False, indent=1, default=str)
+        pages = pages_of(full_text, self.max_chars)
+        result_id = self.store.add(pages)
+        room = self.max_chars - NOTICE_RESERVE
+        while True:
+            trimmed, cuts = fit(full, room)
+            shown: dict[str, Any] = {**trimmed, "truncated": self._notice(cuts, result_id, len(pages))}
+            text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"), default=str)
+            if len(text) <= self.max_chars or room == 0:
+                break
+            room = max(0, room - (len(text) - self.max_chars))
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=shown)
+
+    def _notice(self, cuts: list[Cut], result_id: str | None, page_count: int) -> dict[str, Any]:
+        listed = cuts[:MAX_LISTED_CUTS]
+        what = "; ".join(f"{c.path}: kept {c.kept} of {c.total} {c.unit}" for c in listed) or "nothing could be cut"
+        if len(cuts) > len(listed):
+            what += f"; and {len(cuts) - len(listed)} more cuts"
+        if result_id is None:
+            where = "The full result is too large to keep; ask for less."
+        else:
+            first = RESULTS_URI.format(result_id=result_id, page=1)
+            where = (
+                f"The whole result is kept as MCP resource pages 1 to {page_count} of {RESULTS_URI} with this "
+                f"result_id (first: {first}); read them in order and join them to get its exact JSON."
+            )
+        return {
+            "message": (
+                f"This result is over the {self.max_chars}-character output budget, so it was cut ({what}). "
+                f"{where} Or ask for less: a smaller batch_size, limit or date range, or the next cursor."
+            ),
+            "result_id": result_id,
+            "pages": page_count if result_id is not None else 0,
+            "cuts": [c.as_json() for c in listed],
+        }
+
+    def _cut_plain(self, result: CallToolResult) -> CallToolResult:
+        texts = [b.text for b in result.content if isinstance(b, TextContent)]
+        total = sum(len(t) for t in texts)
+        if total <= self.max_chars:
+            return result
+        text = "\n".join(texts)
+        keep = self.max_chars - 200
+        cut, _, _, _ = _cut_text(text, keep)
+        notice = f"\n[cut: {len(text) - len(cut)} more characters were left out to stay within the output budget]"
+        return CallToolResult(content=[TextContent(type="text", text=cut + notice)], is_error=result.is_error)
+
+
+class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
+    """The MCP server, with every tool result held to the output budget and the rest served as resources."""
+
+    def __init__(self, *args: Any, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = Budget(max_output_chars, ResultStore())
+        store = self.budget.store
+
+        @self.resource(
+            RESULTS_URI,
+            name="clevertap-result-page",
+            description="A page of a tool result that was over the output budget; join pages 1..N in order.",
+            mime_type="text/plain",
+        )
+        def result_page(result_id: str, page: int) -> str:  # pyright: ignore[reportUnusedFunction]
+            return store.page(result_id, page)
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            result = await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            message = str(exc)
+            if len(message) <= self.budget.max_chars or type(exc) is not ToolError:
+                raise
+            cut, _, _, _ = _cut_text(message, self.budget.max_chars - 200)
+            raise ToolError(f"{cut}\n[cut: the error was over the output budget]") from exc.__cause__
+        if isinstance(result, InputRequiredResult):
+            return result
+        return self.budget.apply(result)

@@ -1,0 +1,293 @@
+"""Asking the user before a call deletes, stops or sends (policy.py says which calls do).
+
+The user sees what will happen (the connection, the campaign or profiles, a campaign's estimated reach) in a form
+with one checkbox. Only "accept" with the box ticked lets the call through; declining, cancelling or leaving the
+box empty sends nothing. How the client is asked depends on the protocol era, as in connect_flow.py: handshake-era
+clients (2025-11-25 and older) get a mid-call `elicitation/create`; 2026-07-28 clients get an `InputRequiredResult`
+and call again with the answer, while the sealed `request_state` carries a digest of the call, so an answer given
+for one call can never let another through.
+
+A client that cannot show a form is handled by the confirm mode (`--confirm`, CLEVERTAP_MCP_CONFIRM):
+`never` never asks; `elicit` (the default) asks where it can and otherwise goes ahead, leaving the decision to the
+host's own per-call approval (Claude Desktop asks before each destructive tool call, and cannot show forms);
+`required` refuses what it cannot ask about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from mcp import MCPError
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp_types.version import is_version_at_least
+
+from clevertap_mcp import policy
+from clevertap_mcp.agent_errors import describe as describe_error
+from clevertap_mcp.config import ConfirmMode
+from clevertap_mcp.membrane.client import MembraneClient
+from clevertap_mcp.membrane.errors import MembraneError
+from clevertap_mcp.policy import Risky
+from clevertap_mcp.state import AppState
+
+logger = logging.getLogger(__name__)
+
+MODERN_PROTOCOL = "2026-07-28"
+ELICIT_KEY = "confirm"
+STATE_KIND = "clevertap-confirm"
+CHECKBOX = "confirm"
+FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {CHECKBOX: {"type": "boolean", "title": "Yes, do this", "default": False}},
+    "required": [CHECKBOX],
+}
+# What a confirmation lists at most of the profiles it deletes or the recipients it sends to.
+MAX_LISTED = 10
+MAX_SHOWN_INPUT = 500
+
+DECLINED = (
+    "The user did not confirm, so nothing was sent to CleverTap. Do not retry on your own: ask the user what they "
+    "want instead."
+)
+
+
+def call_digest(tool: str, **parts: Any) -> str:
+    """Identifies one exact call (tool, target, arguments), so a confirmation cannot be replayed on another."""
+    text = json.dumps({"tool": tool, **parts}, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _modern(ctx: Context[Any, Any]) -> bool:
+    return is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL)
+
+
+def form_elicitation_supported(ctx: Context[Any, Any]) -> bool:
+    caps = ctx.client_capabilities
+    if caps is None or caps.elicitation is None:
+        return False
+    # An empty elicitation capability is the pre-URL-mode declaration, which meant forms.
+    return caps.elicitation.form is not None or caps.elicitation.url is None
+
+
+def _accepted(answer: object) -> bool:
+    return (
+        isinstance(answer, ElicitResult)
+        and answer.action == "accept"
+        and answer.content is not None
+        and answer.content.get(CHECKBOX) is True
+    )
+
+
+async def confirm(
+    ctx: Context[Any, Any], mode: ConfirmMode, *, digest: str, describe: Callable[[], Awaitable[str]]
+) -> InputRequiredResult | None:
+    """None when the call may go ahead, an `InputRequiredResult` to return (2026-07-28 era); raises `ToolError`
+    when the user declined or the mode requires a confirmation this client cannot give. `describe` builds the
+    question and runs only when the user is actually asked (it may preview a campaign's reach)."""
+    if mode == "never":
+        return None
+    if _modern(ctx) and ctx.request_state is not None:
+        return _resume(ctx, digest)
+    if not form_elicitation_supported(ctx):
+        return _unsupported(mode)
+    message = await describe()
+    if _modern(ctx):
+        request = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=FORM_SCHEMA))
+        state = json.dumps({"kind": STATE_KIND, "digest": digest})
+        return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)
+    try:
+        answer = await ctx.request_context.session.elicit_form(
+            message=message, requested_schema=FORM_SCHEMA, related_request_id=ctx.request_id
+        )
+    except MCPError as exc:
+        logger.info("The client could not ask the user to confirm: %s", exc.error.message)
+        raise ToolError(
+            "This call needs the user's confirmation and their MCP client failed to show the question, so nothing "
+            "was sent. Tell the user; they can try again, or restart the server with --confirm=never if their "
+            "host's own approval prompt is enough."
+        ) from None
+    if not _accepted(answer):
+        raise ToolError(DECLINED)
+    return None
+
+
+def _resume(ctx: Context[Any, Any], digest: str) -> None:
+    try:
+        state: Any = json.loads(ctx.request_state or "")
+        fields = cast(dict[str, Any], state) if isinstance(state, dict) else {}
+        ours = fields.get("kind") == STATE_KIND and fields.get("digest") == digest
+    except ValueError:
+        ours = False
+    if not ours:
+        raise ToolError(
+            "This call was resumed with a confirmation given for a different call; nothing was sent. Call again."
+        )
+    if not _accepted((ctx.input_responses or {}).get(ELICIT_KEY)):
+        raise ToolError(DECLINED)
+
+
+def _unsupported(mode: ConfirmMode) -> None:
+    if mode == "required":
+        raise ToolError(
+            "This call deletes, stops or sends, and this server is set to ask the user first (--confirm=required), "
+            "but this MCP client cannot show a confirmation form, so nothing was sent. Tell the user: use a client "
+            "that supports elicitation, or restart the server with --confirm=elicit (CLEVERTAP_MCP_CONFIRM=elicit) "
+            "to rely on the host's own approval prompt."
+        )
+    return None
+
+
+# --- what the user is shown -------------------------------------------------------------------------------------
+
+
+def _listed(value: Any) -> str:
+    items: list[Any] = list(value) if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
+    shown = ", ".join(str(v) for v in items[:MAX_LISTED])
+    more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return f"{shown}{more} ({len(items)} in all)"
+
+
+def _reach(estimates: Any) -> str:
+    if not isinstance(estimates, dict) or not estimates:
+        return "Estimated reach: unknown (CleverTap gave no estimate)."
+    counts: dict[str, Any] = {str(k): v for k, v in cast(dict[Any, Any], estimates).items()}
+    total = sum(v for v in counts.values() if isinstance(v, int | float))
+    parts = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return f"Estimated reach: {total:g} users ({parts})."
+
+
+def question(risky: Risky, *, call: str, connection: str, estimates: Any = None, preview_problem: str = "") -> str:
+    """The sentence the user confirms: what, on which connection, to whom, and a campaign's reach."""
+    p = risky.payload
+    if risky.effect == "unknown":
+        shown = json.dumps(p, default=str)
+        shown = shown if len(shown) <= MAX_SHOWN_INPUT else shown[:MAX_SHOWN_INPUT] + "…"
+        what = (
+            f"Run a CleverTap action this server does not know, so it may change, delete or send data. Input: {shown}"
+        )
+    elif risky.effect == "delete":
+        ids = [f"{name} {_listed(p[name])}" for name in ("identity", "guid", "identities") if p.get(name) is not None]
+        what = f"Delete CleverTap user profiles: {'; '.join(ids) or 'see the request'}. This cannot be undone."
+    elif risky.effect == "stop":
+        what = f"Stop CleverTap campaign {p.get('id', '(no id given)')}."
+    elif risky.is_campaign_create:
+        audience = (
+            f"segment {p['segment']}"
+            if p.get("segment") is not None
+            else f"users who did {p['where'].get('event_name', 'an event')!r} {p['where'].get('from')}–{p['where'].get('to')}"
+            if isinstance(p.get("where"), dict)
+            else "ALL users (no where or segment)"
+        )
+        when = p.get("when", "(not given)")
+        reach = f"Estimated reach: unknown ({preview_problem})." if preview_problem else _reach(estimates)
+        what = (
+            f"Create and send the {p.get('target_mode', '?')} campaign {p.get('name', '(unnamed)')!r}, "
+            f"when: {when}, audience: {audience}. {reach}"
+        )
+    else:
+        to = p.get("to")
+        recipients = (
+            "; ".join(f"{k} {_listed(v)}" for k, v in to.items())  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+            if isinstance(to, dict)
+            else "see the request"
+        )
+        what = f"Send a CleverTap message to {recipients}."
+    return f"{what} (Call: {call}, on CleverTap connection {connection}.) Tick the box and accept to go ahead."
+
+
+# --- the two tools' confirmations ---------------------------------------------------------------------------------
+
+
+async def _connection_label(client: MembraneClient, connection_id: str) -> str:
+    try:
+        conn = await client.get_connection(connection_id)
+    except MembraneError:
+        return connection_id
+    return f"{conn.name!r} ({conn.id})" if conn.name else conn.id
+
+
+def _estimates_of(output: Any) -> Any:
+    return cast(dict[str, Any], output).get("estimates") if isinstance(output, dict) else None
+
+
+async def confirm_action(
+    ctx: Context[AppState, Any],
+    client: MembraneClient,
+    *,
+    connection_id: str,
+    action_id: str,
+    key: str,
+    action_input: dict[str, Any],
+) -> InputRequiredResult | None:
+    risky = policy.risky_action(key, action_input)
+    if risky is None:
+        return None
+
+    async def describe() -> str:
+        estimates, problem = None, ""
+        if risky.is_campaign_create:
+            # The same action as a preview: CleverTap answers with the reach and creates nothing.
+            try:
+                preview = await client.run_action(
+                    action_id, {**action_input, "estimate_only": True}, connection_id=connection_id
+                )
+                estimates = _estimates_of(preview.output)
+            except MembraneError as exc:
+                problem = f"the estimate-only preview failed: {describe_error(exc)}"
+        label = await _connection_label(client, connection_id)
+        return question(risky, call=f"run_action {key}", connection=label, estimates=estimates, preview_problem=problem)
+
+    digest = call_digest("run_action", action=action_id, input=action_input, connection=connection_id)
+    return await confirm(ctx, ctx.request_context.lifespan_context.confirm, digest=digest, describe=describe)
+
+
+async def confirm_proxy(
+    ctx: Context[AppState, Any],
+    client: MembraneClient,
+    *,
+    connection_id: str,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    body: Any,
+    raw_body: str,
+) -> InputRequiredResult | None:
+    risky = policy.risky_proxy(method, path, body, raw_body)
+    if risky is None:
+        return None
+
+    async def describe() -> str:
+        estimates, problem = None, ""
+        if risky.is_campaign_create:
+            preview_body = json.dumps({**risky.payload, "estimate_only": True}).encode()
+            try:
+                json_headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+                json_headers["Content-Type"] = "application/json"
+                response = await client.proxy(
+                    connection_id, "POST", path, query=query, headers=json_headers, content=preview_body
+                )
+                estimates = _estimates_of(json.loads(response.content or b"null"))
+            except MembraneError as exc:
+                problem = f"the estimate-only preview failed: {describe_error(exc)}"
+            except ValueError:
+                problem = "the estimate-only preview did not answer JSON"
+        label = await _connection_label(client, connection_id)
+        call = f"proxy_request {method.upper()} {policy.bare_path(path)}"
+        return question(risky, call=call, connection=label, estimates=estimates, preview_problem=problem)
+
+    digest = call_digest(
+        "proxy_request",
+        method=method.upper(),
+        path=path,
+        query=query,
+        body=body,
+        raw_body=raw_body,
+        connection=connection_id,
+    )
+    return await confirm(ctx, ctx.request_context.lifespan_context.confirm, digest=digest, describe=describe)

@@ -1,0 +1,161 @@
+"""Which calls only read, and which delete, stop or send: the rules behind read-only mode and confirmations.
+
+Classified before anything is sent, from what the call itself says, never by asking the sandbox or Membrane:
+
+- `run_action` by action key. Only the known CleverTap read actions below count as reads; any other key (a custom
+  action, a key Membrane adds later, an id whose key this server has not seen in search_actions) counts as a write.
+  Membrane's action objects carry no "reads only" flag (its `isReadOnly` says the element cannot be edited).
+- `proxy_request` by method and path (clevertap-api.md): GET and HEAD read; POST reads only on the endpoints where
+  CleverTap reads by POST (exports, counts, real-time counts, campaign list and report, message report); everything
+  else, other methods included, is a write.
+
+Deletes, stops and sends are named here too: `delete-user-profile`, `stop-campaign` and `create-campaign` that is
+not `estimate_only`, and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`,
+`/1/targets/stop.json`, `/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is
+unknown may be any of these, so it is confirmed too; known uploads are not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+READ_ACTION_KEYS = frozenset(
+    {
+        "real-time-user-count",
+        "get-campaign-report",
+        "get-campaigns",
+        "get-profile-count",
+        "get-event-count",
+        "get-events",
+        "get-events-by-cursor",
+        "get-user-profiles",
+        "get-user-profiles-by-cursor",
+    }
+)
+
+# Where CleverTap reads by POST: the query goes in the body.
+READ_POST_PATHS = frozenset(
+    {
+        "/1/events.json",
+        "/1/profiles.json",
+        "/1/counts/events.json",
+        "/1/counts/profiles.json",
+        "/1/counts/trends.json",
+        "/1/counts/top.json",
+        "/1/now.json",
+        "/1/targets/list.json",
+        "/1/targets/result.json",
+        "/1/message/report.json",
+    }
+)
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+Effect = Literal["delete", "stop", "send", "unknown"]
+
+# Writes that only add or update data: no confirmation. Any key in none of these sets may do anything.
+KNOWN_WRITE_KEYS = frozenset({"upload-events", "upload-user-profiles", "upload-device-tokens"})
+
+RISKY_ACTIONS: Mapping[str, Effect] = {
+    "delete-user-profile": "delete",
+    "stop-campaign": "stop",
+    "create-campaign": "send",
+}
+RISKY_POST_PATHS: Mapping[str, Effect] = {
+    "/1/delete/profiles.json": "delete",
+    "/1/demerge/profiles.json": "delete",
+    "/1/targets/stop.json": "stop",
+    "/1/targets/create.json": "send",
+    "/1/send/push.json": "send",
+    "/1/send/email.json": "send",
+    "/1/send/sms.json": "send",
+    "/1/send/webpush.json": "send",
+}
+CREATE_CAMPAIGN_PATH = "/1/targets/create.json"
+
+
+@dataclass(frozen=True)
+class Risky:
+    """A call that deletes, stops or sends, and what it acts on (the action input or the request body)."""
+
+    effect: Effect
+    payload: dict[str, Any]
+    # create-campaign and its proxy form: reach can be previewed by the same call with estimate_only=true.
+    is_campaign_create: bool = False
+
+
+def bare_path(path: str) -> str:
+    return path.split("?", 1)[0]
+
+
+def action_is_read(key: str | None) -> bool:
+    return key is not None and key in READ_ACTION_KEYS
+
+
+def proxy_is_read(method: str, path: str) -> bool:
+    method = method.upper()
+    return method in READ_METHODS or (method == "POST" and bare_path(path) in READ_POST_PATHS)
+
+
+def _estimate_only(payload: Mapping[str, Any]) -> bool:
+    # Only a real JSON true: a string "true" may not be read as one by every backend, so it still asks.
+    return payload.get("estimate_only") is True
+
+
+def risky_action(key: str, action_input: Mapping[str, Any]) -> Risky | None:
+    """A delete, stop or send; an action this server does not know (a custom one, or an id it has not seen in
+    search_actions) may be any of them, so it is asked about too."""
+    if key in READ_ACTION_KEYS or key in KNOWN_WRITE_KEYS:
+        return None
+    effect = RISKY_ACTIONS.get(key)
+    if effect is None:
+        return Risky("unknown", dict(action_input))
+    if key == "create-campaign":
+        if _estimate_only(action_input):
+            return None
+        return Risky(effect, dict(action_input), is_campaign_create=True)
+    return Risky(effect, dict(action_input))
+
+
+def risky_proxy(method: str, path: str, body: Any, raw_body: str) -> Risky | None:
+    """A proxied delete, stop or send; a body that cannot be read as a JSON object is taken at its worst."""
+    if method.upper() in READ_METHODS:
+        return None
+    effect = RISKY_POST_PATHS.get(bare_path(path))
+    if effect is None:
+        return None
+    payload: Any = body
+    if body is None and raw_body:
+        try:
+            payload = json.loads(raw_body)
+        except ValueError:
+            payload = None
+    fields: dict[str, Any] = dict(payload) if isinstance(payload, dict) else {}  # pyright: ignore[reportUnknownArgumentType]
+    if bare_path(path) == CREATE_CAMPAIGN_PATH:
+        if _estimate_only(fields):
+            return None
+        return Risky(effect, fields, is_campaign_create=True)
+    return Risky(effect, fields)
+
+
+READ_ONLY_MODE = (
+    "This server is in read-only mode (--read-only / CLEVERTAP_MCP_READ_ONLY=1), so nothing was sent. To make "
+    "changes, the user must restart the server without --read-only and with CLEVERTAP_MCP_READ_ONLY unset or 0."
+)
+
+
+def read_only_action_refusal(action_id: str, key: str) -> str:
+    shown = action_id if key == action_id else f"{action_id} ({key})"
+    return (
+        f"Refused: action {shown} is not a known read (only {', '.join(sorted(READ_ACTION_KEYS))} are; unknown "
+        f"actions count as writes). {READ_ONLY_MODE}"
+    )
+
+
+def read_only_proxy_refusal(method: str, path: str) -> str:
+    return (
+        f"Refused: {method.upper()} {bare_path(path)} may change data. Reads are GET, or POST to "
+        f"{', '.join(sorted(READ_POST_PATHS))}. {READ_ONLY_MODE}"
+    )
