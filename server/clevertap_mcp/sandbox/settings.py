@@ -54,3 +54,16 @@ class SandboxSettings:
     upload_record_as_string: bool = False
     # Seconds before deleted profiles leave exports, lookups and counts (§12, default 0).
     delete_delay_seconds: float = 0.0
+    # In-flight caps per account and path (§4, §14 #16): 15 on /1/upload (events, profiles and tokens share the slot,
+    # unconfirmed), 3 on every other path. Over the cap: HTTP 429, nothing processed.
+    upload_concurrency: int = 15
+    api_concurrency: int = 3
+    # /1/targets/create.json calls admitted per second of world time (§4, §14 #17; older docs said 1).
+    create_campaign_per_second: int = 3
+    # Real seconds each emulated request stays in flight after it is admitted (§4: "an artificial handler delay"),
+    # so a harness can go over the caps; 0 answers at once.
+    handler_delay: float = 0.0
+    # ts in milliseconds gets 525 by default; True stores it as the far-future time it denotes (§14 #8).
+    upload_store_millisecond_ts: bool = False
+    # Metrics targets/result.json reports beyond sent and clicked (§11: newer docs list more, unconfirmed).
+    campaign_result_extras: tuple[str, ...] = ()

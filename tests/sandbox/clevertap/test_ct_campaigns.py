@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
 import pytest
 
+from clevertap_mcp.sandbox.clevertap import CleverTapWorld
 from clevertap_mcp.sandbox.clevertap.model import Account
+from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID
 
 pytestmark = pytest.mark.anyio
 
@@ -152,3 +155,16 @@ async def test_stopping_an_unknown_or_invalid_id_fails_with_details(
     body = await post(client, "/1/targets/stop.json", {"id": campaign_id})
     assert body["status"] == "fail"
     assert str(campaign_id) in body["error"]
+
+
+async def test_configured_extra_report_metrics_follow_sent_and_clicked(
+    make_world: Callable[..., CleverTapWorld], make_client: Callable[..., httpx2.AsyncClient]
+) -> None:
+    world = make_world(campaign_result_extras=("delivered", "clicked"))
+    account = world.account("eu1", DEMO_CLEVERTAP_ACCOUNT_ID)
+    assert account is not None
+    campaign_id = by_name(account, "Weekend Sale")
+    async with make_client(world) as http:
+        body = await post(http, "/1/targets/result.json", {"id": campaign_id})
+    result = account.campaigns[campaign_id].result
+    assert list(body["result"].items()) == [("sent", result["sent"]), ("clicked", result["clicked"]), ("delivered", 0)]

@@ -98,14 +98,14 @@ async def test_the_req_id_lifetime_is_configurable(
 def test_expired_req_ids_are_purged_when_another_count_starts() -> None:
     requests = CountRequests("acct", ttl=60)
     for _ in range(5):
-        requests.start("events", 1, 1, now=0)
-    requests.start("events", 1, 1, now=61)
+        requests.start("events", {"status": "success", "count": 1}, 1, now=0)
+    requests.start("events", {"status": "success", "count": 1}, 1, now=61)
     assert len(requests) == 1
 
 
 def test_past_the_bound_the_oldest_req_id_is_dropped_first() -> None:
     requests = CountRequests("acct", ttl=3600, limit=3)
-    ids = [requests.start("events", index, 1, now=index)["req_id"] for index in range(4)]
+    ids = [requests.start("events", {"count": index}, 1, now=index)["req_id"] for index in range(4)]
     assert len(requests) == 3
     with pytest.raises(InvalidRequestId):
         requests.poll("events", str(ids[0]), now=5)
@@ -115,7 +115,7 @@ def test_past_the_bound_the_oldest_req_id_is_dropped_first() -> None:
 def test_a_busy_account_holds_at_most_the_bounded_number_of_req_ids() -> None:
     requests = CountRequests("acct", ttl=3600)
     for index in range(MAX_COUNT_REQUESTS + 50):
-        requests.start("events", index, 1, now=0)
+        requests.start("events", {"count": index}, 1, now=0)
     assert len(requests) == MAX_COUNT_REQUESTS
 
 

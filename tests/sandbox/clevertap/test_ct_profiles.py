@@ -93,3 +93,50 @@ async def test_deleting_unknown_ids_is_accepted_quietly(client: httpx2.AsyncClie
     answer = (await client.post("/1/delete/profiles.json", json={"identity": "u-ghost"})).json()
     assert answer == {"status": "success"}
     assert len(account.profiles) == before
+
+
+async def test_demerge_detaches_an_identity_so_its_next_record_starts_a_profile_of_its_own(
+    client: httpx2.AsyncClient, account: Account
+) -> None:
+    device = "-2ce3cca260664f70b82b1c6bb505f462"
+    anonymous: dict[str, object] = {"type": "profile", "objectId": device, "profileData": {}}
+    merge: dict[str, object] = {
+        "type": "profile",
+        "objectId": device,
+        "identity": "u-merged",
+        "profileData": {"City": "Porto"},
+    }
+    await client.post("/1/upload", json={"d": [anonymous, merge]})
+    assert (await client.get("/1/profile.json", params={"identity": "u-merged"})).json()["status"] == "success"
+    answer = (await client.post("/1/demerge/profiles.json", json={"identities": ["u-merged", "u-ghost"]})).json()
+    by_identity = (await client.get("/1/profile.json", params={"identity": "u-merged"})).json()
+    by_device = (await client.get("/1/profile.json", params={"objectId": device})).json()
+    again = {"type": "profile", "identity": "u-merged", "profileData": {"City": "Faro"}}
+    await client.post("/1/upload", json={"d": [again]})
+    fresh = account.find(identity="u-merged")
+    assert answer == {"status": "success"}
+    assert by_identity == {"status": "fail", "error": "User not found", "code": 404}
+    assert by_device["record"]["profileData"]["City"] == "Porto"
+    assert fresh is not None
+    assert fresh.object_id != device
+    assert fresh.data == {"City": "Faro"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"identities": []},
+        {"identities": "u-1001"},
+        {"identities": [f"u-{i}" for i in range(101)]},
+        {"identities": [7]},
+    ],
+    ids=["missing", "empty", "not-a-list", "over-100", "not-strings"],
+)
+async def test_a_demerge_without_identities_or_with_too_many_fails_and_changes_nothing(
+    client: httpx2.AsyncClient, account: Account, body: dict[str, object]
+) -> None:
+    answer = (await client.post("/1/demerge/profiles.json", json=body)).json()
+    assert answer["status"] == "fail"
+    assert "identities" in answer["error"]
+    assert account.find(identity="u-1001") is not None

@@ -118,3 +118,32 @@ def test_a_seeded_accounts_repr_holds_no_passcode_and_no_token_secrets() -> None
     assert secrets
     assert DEMO_CLEVERTAP_PASSCODE not in shown
     assert not any(secret in shown for secret in secrets)
+
+
+def test_the_default_demo_account_holds_what_the_readme_promises_eval_authors() -> None:
+    # README "The CleverTap emulator and its demo account" quotes these numbers; they must not drift silently.
+    settings = SandboxSettings()
+    account = seed_demo_account(settings.seed, settings.profiles, anchor=NOW)
+    did = Counter(name for _, name in {(e.object_id, e.name) for e in account.events})
+    api = {c.name: (c.target_mode, c.status) for c in account.campaigns.values() if c.api_created}
+    assert (settings.seed, len(account.profiles), len(account.events)) == (42, 200, 2275)
+    assert Counter(p.platform for p in account.profiles.values()) == {"Android": 90, "iOS": 78, "Web": 32}
+    assert Counter(t.type for p in account.profiles.values() for t in p.tokens) == {"apns": 16, "fcm": 10, "chrome": 1}
+    assert Counter(e.name for e in account.events) == {
+        "App Launched": 520,
+        "Product Viewed": 1065,
+        "Added To Cart": 376,
+        "Charged": 173,
+        "Searched": 141,
+    }
+    assert did == {"App Launched": 200, "Product Viewed": 190, "Added To Cart": 160, "Charged": 118, "Searched": 107}
+    assert sum(1 for e in account.events if e.name == "Charged" and e.ts >= NOW - 7 * 86400) == 47
+    assert len({e.object_id for e in account.events if NOW - 300 <= e.ts <= NOW}) == 11
+    assert api == {
+        "Welcome Series": ("push", "completed"),
+        "Weekend Sale": ("email", "completed"),
+        "Flash Deal": ("push", "stopped"),
+        "Cart Reminder": ("push", "running"),
+        "Spring Launch": ("sms", "scheduled"),
+    }
+    assert len(seed_demo_account(42, 1000, anchor=NOW).events) == 10989

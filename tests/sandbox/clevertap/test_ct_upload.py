@@ -332,3 +332,19 @@ async def test_concurrent_uploads_all_land_without_losing_records(client: httpx2
             group.start_soon(one, index)
     assert len(account.events) == before + 500
     assert all(account.find(identity=f"u-c{index}") is not None for index in range(25))
+
+
+async def test_the_millisecond_switch_stores_the_event_far_in_the_future_where_no_range_selects_it(
+    make_world: Callable[..., CleverTapWorld], make_client: Callable[..., httpx2.AsyncClient]
+) -> None:
+    world = make_world(upload_store_millisecond_ts=True, count_partial_polls=0)
+    query = {"event_name": "Product Viewed", "from": 20260105, "to": 20260105}
+    async with make_client(world) as http:
+        before = (await http.post("/1/counts/events.json", json=query)).json()
+        body = await upload(http, event(ts=1767607200000))
+        after = (await http.post("/1/counts/events.json", json=query)).json()
+    account = world.account("eu1", DEMO_CLEVERTAP_ACCOUNT_ID)
+    assert account is not None
+    assert (body["status"], body["processed"]) == ("success", 1)
+    assert account.events[-1].ts == 1767607200000
+    assert after == before

@@ -1,7 +1,8 @@
-"""Async counts of /1/counts/events.json and /1/counts/profiles.json: the req_id polling protocol (§9, §14 #29–#31).
+"""Async queries of /1/counts/*.json (events, profiles, trends, top): the req_id polling protocol (§9, §13,
+§14 #29–#31).
 
-The count is computed when the query is POSTed. With N = settings.count_partial_polls, N = 0 answers the POST with
-the count at once; otherwise the POST answers `partial` with a `req_id`, the next N GET polls on the same path answer
+The answer is computed when the query is POSTed. With N = settings.count_partial_polls, N = 0 answers the POST with
+the answer at once; otherwise the POST answers `partial` with a `req_id`, the next N GET polls on the same path answer
 `partial` too, and poll N+1 (and any later one) answers `success`.
 
 A req_id lives `ttl` seconds of world time from its POST; after that polls answer "Invalid request id" and the
@@ -25,7 +26,7 @@ MAX_COUNT_REQUESTS = 1000
 @dataclass
 class _Request:
     path: str
-    count: int
+    answer: dict[str, Any]  # the success body
     partial_left: int  # GET polls still to answer `partial`
     created: float
 
@@ -44,15 +45,16 @@ class CountRequests:
     def __len__(self) -> int:
         return len(self._requests)
 
-    def start(self, path: str, count: int, partial_polls: int, now: float) -> dict[str, Any]:
-        """The POST answer: `success` at once when `partial_polls` is 0, else `partial` with a new req_id."""
+    def start(self, path: str, answer: dict[str, Any], partial_polls: int, now: float) -> dict[str, Any]:
+        """The POST answer: the success body `answer` at once when `partial_polls` is 0, else `partial` with a new
+        req_id."""
         self.purge(now)
         if partial_polls <= 0:
-            return {"status": "success", "count": count}
+            return answer
         while len(self._requests) >= self._limit:
             del self._requests[next(iter(self._requests))]
         req_id = self._new_id()
-        self._requests[req_id] = _Request(path, count, partial_polls, now)
+        self._requests[req_id] = _Request(path, answer, partial_polls, now)
         return {"status": "partial", "req_id": req_id}
 
     def poll(self, path: str, req_id: str, now: float) -> dict[str, Any]:
@@ -70,7 +72,7 @@ class CountRequests:
         if request.partial_left > 0:
             request.partial_left -= 1
             return {"status": "partial", "req_id": key}
-        return {"status": "success", "count": request.count}
+        return request.answer
 
     def _new_id(self) -> int:
         while True:

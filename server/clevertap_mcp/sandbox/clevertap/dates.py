@@ -7,7 +7,7 @@ from typing import Any
 
 from clevertap_mcp.sandbox.clevertap.errors import InvalidDates
 
-__all__ = ["DateRange", "date_range", "export_ts", "minute_stamp", "parse_when"]
+__all__ = ["DateRange", "date_range", "day_stamp", "export_ts", "minute_stamp", "parse_when"]
 
 
 class DateRange:
@@ -42,6 +42,11 @@ def date_range(query: dict[str, Any], now: float, *, allow_future: bool = False)
 def export_ts(ts: int) -> int:
     """Epoch seconds as the int yyyyMMddHHmmss that Get Events records carry (UTC, the emulator's account zone)."""
     return int(datetime.fromtimestamp(ts, UTC).strftime("%Y%m%d%H%M%S"))
+
+
+def day_stamp(ts: int) -> str:
+    """Epoch seconds as the string "YYYYMMDD" of /1/message/report.json."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%d")
 
 
 def minute_stamp(ts: int) -> int:

@@ -4,6 +4,7 @@
     ├── InvalidCredentials          401 "Invalid Credentials"
     ├── BadRequest                  400: malformed JSON (NaN/Infinity too), an oversized or empty batch
     ├── NotFound / MethodNotAllowed 404 / 405
+    ├── TooManyRequests             429 "Too many concurrent requests", nothing processed, no Retry-After (§4)
     └── Refused                     200 with a fail body: validation (a JSON body that is not an object too),
                                     not-ready and unknown-thing answers
         ├── InvalidDates            code 4002 "Dates must be real…"
@@ -37,6 +38,7 @@ __all__ = [
     "Refused",
     "StillInProgress",
     "TargetNotCompleted",
+    "TooManyRequests",
     "UserNotFound",
 ]
 
@@ -79,6 +81,14 @@ class MethodNotAllowed(CleverTapError):
 
     def __init__(self) -> None:
         super().__init__("Method Not Allowed", 405)
+
+
+class TooManyRequests(CleverTapError):
+    status_code = 429
+
+    def __init__(self) -> None:
+        # The same body for the in-flight caps and create.json's 3 per second: only the former's is documented (§4).
+        super().__init__("Too many concurrent requests", 429)
 
 
 class Refused(CleverTapError):

@@ -1,6 +1,8 @@
 """Cursor pagination of /1/events.json and /1/profiles.json (clevertap-api.md §8), declared once for both.
 
-A query is evaluated when it is POSTed; the cursor walks that snapshot. Cursors are base64-like tokens handed out
+A query is evaluated when it is POSTed; the cursor walks that snapshot of matching items (events, or profiles with
+their event summaries). Each page renders its items when it is fetched, so opening an export over 100k profiles costs
+one pass over the data, not 100k records up front; a profile changed between pages shows its current fields. Cursors are base64-like tokens handed out
 percent-encoded; the store keeps them decoded, so a client that passes them on untouched finds them after the
 server's single decode, and one that encoded them again does not.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -33,7 +36,8 @@ class CursorPolicy:
 @dataclass
 class _Export:
     kind: str
-    records: list[dict[str, Any]]
+    items: Sequence[Any]
+    render: Callable[[Any], dict[str, Any]]
     batch_size: int
     policy: CursorPolicy
     created: float
@@ -73,19 +77,21 @@ class CursorStore:
     def open(
         self,
         kind: str,
-        records: list[dict[str, Any]],
+        items: Sequence[Any],
         *,
         batch_size: int,
         policy: CursorPolicy,
         now: float,
         pending_polls: int,
+        render: Callable[[Any], dict[str, Any]] = dict,
     ) -> str:
-        """A new export over `records`; returns its first cursor, percent-encoded as CleverTap sends it."""
+        """A new export over `items`, each rendered as a record by `render` when its page is fetched (by default
+        the items are records already); returns its first cursor, percent-encoded as CleverTap sends it."""
         self.purge(now)
         while len(self._exports) >= self._limit:
             self._forget(next(iter(self._exports.values())))
         self._opened += 1
-        export = _Export(kind, records, batch_size, policy, now, now, pending_polls, self._opened)
+        export = _Export(kind, items, render, batch_size, policy, now, now, pending_polls, self._opened)
         self._exports[export.serial] = export
         return quote(self._issue(export, 0), safe="")
 
@@ -103,10 +109,10 @@ class CursorStore:
         if entry.offset == 0 and export.pending_polls > 0:
             export.pending_polls -= 1
             raise StillInProgress
-        records = export.records[entry.offset : entry.offset + export.batch_size]
+        records = [export.render(item) for item in export.items[entry.offset : entry.offset + export.batch_size]]
         body: dict[str, Any] = {"status": "success", "previous_cursor": cursor}
         end = entry.offset + export.batch_size
-        if end < len(export.records):
+        if end < len(export.items):
             if entry.next_token is None:
                 entry.next_token = self._issue(export, end)
             body["next_cursor"] = quote(entry.next_token, safe="")

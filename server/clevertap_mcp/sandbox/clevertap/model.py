@@ -56,7 +56,7 @@ class Profile:
     tokens: list[Token] = field(default_factory=list[Token])
 
 
-@dataclass
+@dataclass(slots=True)  # a 100k-profile world holds a million of these
 class Event:
     object_id: str
     name: str

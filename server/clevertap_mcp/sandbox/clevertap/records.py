@@ -49,14 +49,21 @@ def _platform_info(profile: Profile, *, app: bool) -> list[dict[str, Any]]:
 def event_summaries(events: Iterable[Event]) -> dict[str, dict[str, dict[str, int]]]:
     """Per profile, per event name: count, first_seen and last_seen (epoch seconds)."""
     summaries: dict[str, dict[str, dict[str, int]]] = {}
+    # Written for speed: a profiles export at 100k profiles passes over a million events here.
     for event in events:
-        entry = summaries.setdefault(event.object_id, {}).get(event.name)
+        ts = event.ts
+        per_name = summaries.get(event.object_id)
+        if per_name is None:
+            per_name = summaries[event.object_id] = {}
+        entry = per_name.get(event.name)
         if entry is None:
-            summaries[event.object_id][event.name] = {"count": 1, "first_seen": event.ts, "last_seen": event.ts}
-        else:
-            entry["count"] += 1
-            entry["first_seen"] = min(entry["first_seen"], event.ts)
-            entry["last_seen"] = max(entry["last_seen"], event.ts)
+            per_name[event.name] = {"count": 1, "first_seen": ts, "last_seen": ts}
+            continue
+        entry["count"] += 1
+        if ts < entry["first_seen"]:
+            entry["first_seen"] = ts
+        if ts > entry["last_seen"]:
+            entry["last_seen"] = ts
     return summaries
 
 

@@ -1,8 +1,10 @@
 """The CleverTap emulator's route table: `/{region}/1/...` paths whose handlers parse, call the world, render.
 
-The region segment stands for the regional host (eu1.api.clevertap.com and friends). Auth comes first, then the
-body: malformed JSON is HTTP 400 (§14 #18), every other refusal, a well-formed body that is not an object included,
-is rendered by the errors.py class the world raised, HTTP 200 with a fail body as §3 wants.
+The region segment stands for the regional host (eu1.api.clevertap.com and friends). Every request passes the same
+gate: auth first (401), then its body read in full, then a place among the account's requests in flight on that
+path (429 when the cap is reached, limits.py), held until the answer is built. Malformed JSON is HTTP 400 (§14 #18);
+every other refusal, a well-formed body that is not an object included, is rendered by the errors.py class the
+world raised, HTTP 200 with a fail body as §3 wants.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import unquote
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -28,8 +31,10 @@ from clevertap_mcp.sandbox.clevertap.errors import (
     NotFound,
     Refused,
 )
+from clevertap_mcp.sandbox.clevertap.limits import UPLOAD_PATH
+from clevertap_mcp.sandbox.clevertap.messages import SEND_CHANNELS
 from clevertap_mcp.sandbox.clevertap.model import Account
-from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, Kind
+from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, CountKind, Kind
 
 __all__ = ["MAX_JSON_DEPTH", "build_clevertap_app", "parse_json"]
 
@@ -37,7 +42,7 @@ __all__ = ["MAX_JSON_DEPTH", "build_clevertap_app", "parse_json"]
 # payload, shallow enough that every answer built from the body still renders.
 MAX_JSON_DEPTH = 100
 
-_Handler = Callable[[Request], Awaitable[Response]]
+_COUNT_KINDS: tuple[CountKind, ...] = ("events", "profiles", "trends", "top")
 _Operation = Callable[[Request, Account], Awaitable[dict[str, Any]]]
 
 
@@ -137,7 +142,7 @@ def _raw_param(request: Request, name: str) -> str | None:
 def build_clevertap_app(world: CleverTapWorld) -> Starlette:
     """The emulator as an ASGI app serving `world`."""
 
-    def endpoint(operation: _Operation) -> _Handler:
+    def endpoint(path: str, operation: _Operation, methods: tuple[str, ...] = ("POST",)) -> Route:
         async def handle(request: Request) -> Response:
             region = str(request.path_params["region"])
             try:
@@ -147,11 +152,17 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
                 account = world.authenticate(
                     region, headers.get("x-clevertap-account-id"), headers.get("x-clevertap-passcode")
                 )
-                return JSONResponse(await operation(request, account))
+                await request.body()  # read in full before taking a slot: Starlette keeps it for the operation
+                slot = world.in_flight.enter(account.account_id, path)
+                try:
+                    await _in_flight(world, path)
+                    return JSONResponse(await operation(request, account))
+                finally:
+                    slot.release()
             except CleverTapError as error:
                 return _render(error)
 
-        return handle
+        return Route(f"/{{region}}{path}", handle, methods=list(methods))
 
     async def upload(request: Request, account: Account) -> dict[str, Any]:
         dry_run = request.query_params.get("dryRun", "0").lower() in ("1", "true")
@@ -168,7 +179,7 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
 
         return operation
 
-    def count(kind: Kind) -> _Operation:
+    def count(kind: CountKind) -> _Operation:
         async def operation(request: Request, account: Account) -> dict[str, Any]:
             req_id = request.query_params.get("req_id")
             if request.method == "POST":
@@ -190,18 +201,35 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
 
         return operation
 
+    def send(channel: str) -> _Operation:
+        async def operation(request: Request, account: Account) -> dict[str, Any]:
+            return world.send(account, channel, await _object(request))
+
+        return operation
+
     routes = [
-        Route("/{region}/1/upload", endpoint(upload), methods=["POST"]),
-        Route("/{region}/1/events.json", endpoint(export("events")), methods=["GET", "POST"]),
-        Route("/{region}/1/profiles.json", endpoint(export("profiles")), methods=["GET", "POST"]),
-        Route("/{region}/1/profile.json", endpoint(profile), methods=["GET"]),
-        Route("/{region}/1/counts/events.json", endpoint(count("events")), methods=["GET", "POST"]),
-        Route("/{region}/1/counts/profiles.json", endpoint(count("profiles")), methods=["GET", "POST"]),
-        Route("/{region}/1/now.json", endpoint(simple(world.real_time)), methods=["POST"]),
-        Route("/{region}/1/targets/list.json", endpoint(simple(world.list_campaigns)), methods=["POST"]),
-        Route("/{region}/1/targets/result.json", endpoint(simple(world.campaign_result)), methods=["POST"]),
-        Route("/{region}/1/targets/create.json", endpoint(simple(world.create_campaign)), methods=["POST"]),
-        Route("/{region}/1/targets/stop.json", endpoint(simple(world.stop_campaign)), methods=["POST"]),
-        Route("/{region}/1/delete/profiles.json", endpoint(simple(world.delete_profiles)), methods=["POST"]),
+        endpoint(UPLOAD_PATH, upload),
+        # GETs fetch cursor pages and poll req_ids.
+        endpoint("/1/events.json", export("events"), ("GET", "POST")),
+        endpoint("/1/profiles.json", export("profiles"), ("GET", "POST")),
+        endpoint("/1/profile.json", profile, ("GET",)),
+        *(endpoint(f"/1/counts/{kind}.json", count(kind), ("GET", "POST")) for kind in _COUNT_KINDS),
+        endpoint("/1/now.json", simple(world.real_time)),
+        endpoint("/1/targets/list.json", simple(world.list_campaigns)),
+        endpoint("/1/targets/result.json", simple(world.campaign_result)),
+        endpoint("/1/targets/create.json", simple(world.create_campaign)),
+        endpoint("/1/targets/stop.json", simple(world.stop_campaign)),
+        endpoint("/1/message/report.json", simple(world.message_report)),
+        *(endpoint(f"/1/send/{channel}.json", send(channel)) for channel in SEND_CHANNELS),
+        endpoint("/1/delete/profiles.json", simple(world.delete_profiles)),
+        endpoint("/1/demerge/profiles.json", simple(world.demerge_profiles)),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+
+async def _in_flight(world: CleverTapWorld, path: str) -> None:
+    """What keeps an admitted request in flight: the configured handler delay, then the test seam."""
+    if world.settings.handler_delay > 0:
+        await anyio.sleep(world.settings.handler_delay)
+    if world.hold is not None:
+        await world.hold(path)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from clevertap_mcp.sandbox.clevertap import campaigns, upload
+from clevertap_mcp.sandbox.clevertap import campaigns, deletion, messages, trends, upload
 from clevertap_mcp.sandbox.clevertap.counts import CountRequests
 from clevertap_mcp.sandbox.clevertap.errors import InvalidCredentials, Refused, UserNotFound
 from clevertap_mcp.sandbox.clevertap.exports import CursorPolicy, CursorStore
-from clevertap_mcp.sandbox.clevertap.model import Account, Profile
+from clevertap_mcp.sandbox.clevertap.limits import InFlight, RateWindow
+from clevertap_mcp.sandbox.clevertap.model import Account, Event, Profile
 from clevertap_mcp.sandbox.clevertap.query import parse_query, select_events
 from clevertap_mcp.sandbox.clevertap.realtime import real_time
 from clevertap_mcp.sandbox.clevertap.records import (
@@ -29,12 +30,12 @@ from clevertap_mcp.sandbox.clevertap.records import (
 from clevertap_mcp.sandbox.clevertap.regions import REGION_ALIASES, REGIONS
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
-__all__ = ["REGIONS", "REGION_ALIASES", "CleverTapWorld", "Kind"]
+__all__ = ["REGIONS", "REGION_ALIASES", "CleverTapWorld", "CountKind", "Kind"]
 
 Kind = Literal["events", "profiles"]
+CountKind = Literal["events", "profiles", "trends", "top"]
 # REGIONS and REGION_ALIASES (regions.py) are re-exported here: the regional host prefixes of §1.
 MAX_BATCH_SIZE = 5000
-MAX_DELETE_VALUES = 100
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -45,6 +46,11 @@ class CleverTapWorld:
         self._accounts: dict[tuple[str, str], Account] = {}
         self._cursors: dict[str, CursorStore] = {}
         self._counts: dict[str, CountRequests] = {}
+        # Test seam: awaited by every admitted request while it holds its in-flight slot, with the request's path,
+        # so a test can keep requests in flight deterministically and go over the caps (limits.py).
+        self.hold: Callable[[str], Awaitable[None]] | None = None
+        self.in_flight = InFlight(upload_cap=settings.upload_concurrency, cap=settings.api_concurrency)
+        self._creates = RateWindow(settings.create_campaign_per_second)
         for account in accounts:
             self.add_account(account)
 
@@ -122,22 +128,33 @@ class CleverTapWorld:
             profile=_flag(params, "profile", default=True),
         )
         events = select_events(account, parse_query(body, account, self.now()))
+        items: list[Any]
+        render: Callable[[Any], dict[str, Any]]
         if kind == "events":
-            records = [event_record(e, account.profiles.get(e.object_id), options) for e in events]
+
+            def render_event(event: Event) -> dict[str, Any]:
+                return event_record(event, account.profiles.get(event.object_id), options)
+
+            items, render = events, render_event
             policy = CursorPolicy(self.settings.event_cursor_ttl, self.settings.event_cursor_idle_ttl)
         else:
-            summaries = event_summaries(account.events)
             who = dict.fromkeys(event.object_id for event in events)
-            profiles = [account.profiles[oid] for oid in who if oid in account.profiles]
-            records = [profile_record(p, summaries.get(p.object_id, {}), options) for p in profiles]
+            summaries = event_summaries(event for event in account.events if event.object_id in who)
+            items = [(account.profiles[oid], summaries.get(oid, {})) for oid in who if oid in account.profiles]
+
+            def render_profile(item: tuple[Profile, dict[str, dict[str, int]]]) -> dict[str, Any]:
+                return profile_record(*item, options)
+
+            render = render_profile
             policy = CursorPolicy(self.settings.profile_cursor_ttl, None)
         cursor = self._cursors[account.account_id].open(
             kind,
-            records,
+            items,
             batch_size=batch_size,
             policy=policy,
             now=self.now(),
             pending_polls=self.settings.cursor_pending_polls,
+            render=render,
         )
         return {"status": "success", "cursor": cursor}
 
@@ -163,12 +180,20 @@ class CleverTapWorld:
 
     # Counts and real time ----------------------------------------------------------------------------------------
 
-    def start_count(self, account: Account, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
-        events = select_events(account, parse_query(body, account, self.now()))
-        count = len(events) if kind == "events" else len({event.object_id for event in events})
-        return self._counts[account.account_id].start(kind, count, self.settings.count_partial_polls, self.now())
+    def start_count(self, account: Account, kind: CountKind, body: dict[str, Any]) -> dict[str, Any]:
+        """The first answer of /1/counts/{kind}.json: the success body, or `partial` with a req_id to poll."""
+        now = self.now()
+        if kind == "trends":
+            answer = trends.trends(account, body, now)
+        elif kind == "top":
+            answer = trends.top(account, body, now)
+        else:
+            events = select_events(account, parse_query(body, account, now))
+            count = len(events) if kind == "events" else len({event.object_id for event in events})
+            answer = {"status": "success", "count": count}
+        return self._counts[account.account_id].start(kind, answer, self.settings.count_partial_polls, now)
 
-    def poll_count(self, account: Account, kind: Kind, req_id: str) -> dict[str, Any]:
+    def poll_count(self, account: Account, kind: CountKind, req_id: str) -> dict[str, Any]:
         return self._counts[account.account_id].poll(kind, req_id, self.now())
 
     def real_time(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
@@ -180,29 +205,36 @@ class CleverTapWorld:
         return {"status": "success", "targets": campaigns.list_campaigns(account, body, self.now())}
 
     def campaign_result(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "success", "result": campaigns.campaign_result(account, body)}
+        result = campaigns.campaign_result(account, body, self.settings.campaign_result_extras)
+        return {"status": "success", "result": result}
 
     def create_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        # The per-second cap counts every call that got in, refused ones included: it guards the endpoint.
+        self._creates.admit(account.account_id, self.now())
         return {"status": "success", **campaigns.create_campaign(account, body, self.now())}
 
     def stop_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         campaigns.stop_campaign(account, body)
         return {"status": "success"}
 
+    # Messages ----------------------------------------------------------------------------------------------------
+
+    def message_report(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return messages.message_report(account, body, self.now())
+
+    def send(self, account: Account, channel: str, body: dict[str, Any]) -> dict[str, Any]:
+        return messages.send(channel, body)
+
     # Deletion ----------------------------------------------------------------------------------------------------
 
     def delete_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         """Accept a deletion of profiles by identity and/or guid; it takes effect after settings.delete_delay_seconds."""
-        identities, guids = _id_list(body, "identity"), _id_list(body, "guid")
-        if not identities and not guids:
-            raise Refused("identity or guid is required", 400)
-        found = [account.find(identity=value) for value in identities]
-        found += [account.find(object_id=value) for value in guids]
-        doomed = {profile.object_id for profile in found if profile is not None}
-        at = self.now() + self.settings.delete_delay_seconds
-        for object_id in doomed:
-            account.pending_deletions[object_id] = at
+        deletion.schedule_deletion(account, body, self.now() + self.settings.delete_delay_seconds)
         self._settle(account)
+        return {"status": "success"}
+
+    def demerge_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        deletion.demerge_profiles(account, body)
         return {"status": "success"}
 
 
@@ -226,15 +258,3 @@ def _flag(params: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw.lower() not in _BOOLS:
         raise Refused(f"{name} must be true or false", 400)
     return _BOOLS[raw.lower()]
-
-
-def _id_list(body: dict[str, Any], name: str) -> list[str]:
-    value = body.get(name)
-    if value is None:
-        return []
-    values: list[Any] = value if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownVariableType]
-    if len(values) > MAX_DELETE_VALUES:
-        raise Refused(f"{name} takes at most {MAX_DELETE_VALUES} values per request", 400)
-    if not all(isinstance(one, str) and one for one in values):
-        raise Refused(f"{name} must be a string or a list of strings", 400)
-    return [str(one) for one in values]

@@ -71,7 +71,7 @@ def _apply(account: Account, record: Any, settings: SandboxSettings, now: float,
             profile.tokens.append(Token(token_id, token_type, keys))
         return
     identity, object_id, social = check_identity(fields)
-    ts = check_ts(fields)
+    ts = check_ts(fields, store_millis=settings.upload_store_millisecond_ts)
     if kind == "event":
         name, properties = check_event(
             fields,

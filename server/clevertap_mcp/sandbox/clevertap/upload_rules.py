@@ -44,6 +44,8 @@ IDENTITY_KEYS = ("identity", "objectId", "FBID", "GPID")
 MAX_KEY_CHARS = 120
 MAX_VALUE_BYTES = 512
 MAX_MULTI_VALUES = 100
+MAX_EPOCH_SECONDS = 9_999_999_999  # ten digits: anything longer is milliseconds (or worse)
+MAX_MILLIS = 9_999_999_999_999
 _OBJECT_ID = re.compile(r"^(-|__g)[0-9a-f]{32}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -91,12 +93,17 @@ def check_identity(record: dict[str, Any]) -> tuple[str | None, str | None, str 
     return (str(identity) if identity is not None else None), object_id, social
 
 
-def check_ts(record: dict[str, Any]) -> int | None:
-    """The record's `ts` in epoch seconds, None when absent; 525 for milliseconds or anything not an epoch."""
+def check_ts(record: dict[str, Any], *, store_millis: bool = False) -> int | None:
+    """The record's `ts` in epoch seconds, None when absent; 525 for milliseconds or anything not an epoch.
+
+    With `store_millis`, a millisecond value is kept as the seconds it claims to be: a time tens of thousands of
+    years ahead that no date range ever selects (the classic client bug of §14 #8, the other way).
+    """
     ts = record.get("ts")
     if ts is None:
         return None
-    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts <= 9_999_999_999:
+    limit = MAX_MILLIS if store_millis else MAX_EPOCH_SECONDS
+    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts <= limit:
         raise Reject(525, "Timestamp is incorrect", "ts must be UNIX epoch seconds")
     return ts
 
