@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from clevertap_mcp import logs
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
@@ -36,6 +37,26 @@ def _record_logs() -> Iterator[None]:
     yield
     root.removeHandler(_recorder)
     root.setLevel(previous)
+
+
+@pytest.fixture(autouse=True)
+def _keep_recording_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Commands under test call `logs.configure`, which replaces the root handlers: the recorder goes back in at
+    once, and the root logger is as the session fixture left it after each test, so no test hides what it logged."""
+    real_configure = logs.configure
+
+    def configure_and_keep_recording(verbosity: int) -> None:
+        real_configure(verbosity)
+        root = logging.getLogger()
+        if _recorder not in root.handlers:
+            root.addHandler(_recorder)
+
+    monkeypatch.setattr(logs, "configure", configure_and_keep_recording)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

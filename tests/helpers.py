@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,9 +13,12 @@ from mcp import Client
 from mcp.client.session import ElicitationFnT, MessageHandlerFnT
 from mcp.shared.dispatcher import ProgressFnT
 from mcp_types import CallToolResult, TextContent
+from starlette.applications import Starlette
 
-from clevertap_mcp.config import Settings
+from clevertap_mcp.config import DEFAULT_CONFIRM_MODE, DEFAULT_MAX_OUTPUT_CHARS, ConfirmMode, Settings
 from clevertap_mcp.membrane.auth import MintedToken, TokenSource
+from clevertap_mcp.membrane.retry import RetryPolicy
+from clevertap_mcp.sandbox.app import build_sandbox_app
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
@@ -42,9 +46,22 @@ async def mcp_client(
     message_handler: MessageHandlerFnT | None = None,
     credentials_problem: str | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    read_only: bool = False,
+    confirm: ConfirmMode = DEFAULT_CONFIRM_MODE,
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
 ) -> AsyncGenerator[Client]:
-    """An in-memory MCP client of the real server; `transport` replaces the network for fault tests."""
-    settings = Settings(api_url=api_url, token_source=token_source, credentials_problem=credentials_problem)
+    """An in-memory MCP client of the real server; `transport` replaces the network for fault tests, `retry` the
+    client's retry policy (so fault tests record backoff delays instead of waiting them out)."""
+    settings = Settings(
+        api_url=api_url,
+        token_source=token_source,
+        credentials_problem=credentials_problem,
+        retry=retry,
+        read_only=read_only,
+        confirm=confirm,
+        max_output_chars=max_output_chars,
+    )
     async with Client(
         build_server(settings, transport=(lambda: transport) if transport is not None else None),
         mode=mode,
@@ -112,3 +129,90 @@ async def control(sandbox: SandboxServer, method: str, path: str, body: Any = No
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+FAKE_API_URL = "http://membrane.test"
+FAKE_CONNECTION: dict[str, Any] = {
+    "id": "conn_1",
+    "name": "CleverTap",
+    "userId": "u",
+    "createdAt": "2026-01-01T00:00:00Z",
+    "updatedAt": "2026-01-01T00:00:00Z",
+    "state": "READY",
+}
+FAKE_ACTION: dict[str, Any] = {"id": "act_1", "key": "get-event-count", "name": "Get event count"}
+FakeAnswer = httpx2.Response | Exception
+
+
+class FakeMembrane(httpx2.AsyncBaseTransport):
+    """Membrane at the wire, in memory: healthy answers for the four tools, unless a fault is queued.
+
+    Each queued fault answers (or raises for) one request, in order, before the healthy answers resume; `requests`
+    keeps everything that would have left the process.
+    """
+
+    def __init__(self, *faults: FakeAnswer) -> None:
+        self.faults = list(faults)
+        self.requests: list[httpx2.Request] = []
+        self.connection: dict[str, Any] = FAKE_CONNECTION
+
+    def queue(self, *faults: FakeAnswer) -> None:
+        self.faults.extend(faults)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        if self.faults:
+            fault = self.faults.pop(0)
+            if isinstance(fault, Exception):
+                raise fault
+            return fault
+        return self.healthy(request)
+
+    def healthy(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if "/proxy/" in path:
+            return httpx2.Response(200, json={"status": "success", "echo": path.split("/proxy", 1)[1]})
+        if path == "/connections/ensure" or path.startswith("/connections/"):
+            return httpx2.Response(200, json=self.connection)
+        if path == "/connections":
+            return httpx2.Response(200, json={"items": [self.connection]})
+        if path == "/actions":
+            return httpx2.Response(200, json={"items": [FAKE_ACTION]})
+        if path.endswith("/run"):
+            return httpx2.Response(200, json={"output": {"count": 1}, "actionRunId": "run_ok"})
+        return httpx2.Response(404, json={"type": "bad_request", "key": "not_found", "message": f"No route {path}"})
+
+
+class RecordedSleep:
+    """A retry sleep that records the delay it was asked for and returns at once: tests never wait."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+def recorded_retry(sleep: RecordedSleep) -> RetryPolicy:
+    return RetryPolicy(sleep=sleep, rng=random.Random(4))
+
+
+IN_PROCESS_ROOT = "http://sandbox.test"
+
+
+@asynccontextmanager
+async def in_process_sandbox(
+    settings: SandboxSettings | None = None,
+) -> AsyncGenerator[tuple[Starlette, httpx2.AsyncClient]]:
+    """The sandbox app in this process (lifespan entered, its CleverTap reached in-process too), and a client of it
+    carrying the demo tenant's token: for sandbox tests that need no socket."""
+    settings = settings or SandboxSettings()
+    app = build_sandbox_app(settings, root_url=IN_PROCESS_ROOT, outbound_transport=httpx2.ASGITransport)
+    headers = {"Authorization": f"Bearer {demo_token(settings).token()}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url=IN_PROCESS_ROOT, headers=headers
+        ) as client,
+    ):
+        yield app, client

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -14,14 +16,14 @@ import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from clevertap_mcp import __version__, logs
+from clevertap_mcp import __version__, logs, redaction
 from clevertap_mcp.cli import main
 from clevertap_mcp.config import Settings
 from clevertap_mcp.http import HttpSettings, build_http_app, exposure_problem
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
-from clevertap_mcp.state import TokenCallers
+from clevertap_mcp.state import AppState, RequestCredentials, TokenCallers, request_credentials
 
 from helpers import call, demo_token, error_text, ok
 
@@ -251,6 +253,21 @@ def test_several_workers_with_an_embedded_sandbox_each_are_refused(
     assert "MEMBRANE_API_URL" in capsys.readouterr().err
 
 
+def test_every_clevertap_mcp_variable_the_readme_names_is_one_the_server_reads() -> None:
+    """A variable documented under a name the code does not read is silently ignored: a deployment that sets
+    CLEVERTAP_MCP_REQUIRE_CLIENT_TOKEN's misspelling would lend the server's credentials to every caller."""
+    root = Path(__file__).resolve().parent.parent
+    source = "\n".join(path.read_text() for path in (root / "server" / "clevertap_mcp").rglob("*.py"))
+    read = set(re.findall(r"[\"'](CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])[\"']", source))
+    documented = re.findall(r"(CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])(_\*)?", (root / "README.md").read_text())
+    assert documented
+    for name, wildcard in documented:
+        if wildcard:
+            assert any(variable.startswith(f"{name}_") for variable in read), f"README names {name}_*: none is read"
+        else:
+            assert name in read, f"README names {name}, which the server never reads"
+
+
 async def test_the_least_recently_used_callers_are_forgotten_beyond_the_bound() -> None:
     callers = TokenCallers("http://127.0.0.1:9", max_size=2)
     try:
@@ -264,6 +281,43 @@ async def test_the_least_recently_used_callers_are_forgotten_beyond_the_bound() 
         assert callers.get("token-number-two").last_connection_id is None
     finally:
         await callers.aclose()
+
+
+async def test_a_forgotten_callers_token_leaves_the_redaction_list_so_many_callers_do_not_grow_it() -> None:
+    callers = TokenCallers("http://127.0.0.1:9", max_size=1)
+    try:
+        callers.get("evicted-caller-token-1")
+        assert "evicted-caller-token-1" in redaction.registered_values()
+        callers.get("current-caller-token-2")
+        assert "evicted-caller-token-1" not in redaction.registered_values()
+        assert "current-caller-token-2" in redaction.registered_values()
+    finally:
+        await callers.aclose()
+    assert "current-caller-token-2" not in redaction.registered_values()
+
+
+def test_a_value_registered_twice_stays_redacted_until_both_holders_let_go() -> None:
+    redaction.register("shared-value-abc")
+    redaction.register("shared-value-abc")
+    redaction.unregister("shared-value-abc")
+    assert redaction.redact("x shared-value-abc y") == "x *** y"
+    redaction.unregister("shared-value-abc")
+    assert redaction.redact("x shared-value-abc y") == "x shared-value-abc y"
+
+
+async def test_callers_with_different_tokens_keep_their_own_action_keys() -> None:
+    state = AppState(
+        client=None, credentials_problem=None, app_url="clevertap.com", token_callers=TokenCallers("http://127.0.0.1:9")
+    )
+    try:
+        with request_credentials(RequestCredentials(token="first-caller-token")):
+            state.remember_action_keys({"act_1": "delete-user-profile"})
+            assert state.action_key("act_1") == "delete-user-profile"
+        with request_credentials(RequestCredentials(token="second-caller-token")):
+            assert state.action_key("act_1") == "act_1"
+    finally:
+        assert state.token_callers is not None
+        await state.token_callers.aclose()
 
 
 async def _requests(sandbox: SandboxServer) -> list[dict[str, Any]]:

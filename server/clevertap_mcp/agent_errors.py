@@ -12,6 +12,7 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from clevertap_mcp import redaction
 from clevertap_mcp.membrane.errors import (
     ActionRunError,
     APIError,
@@ -25,13 +26,14 @@ from clevertap_mcp.membrane.errors import (
     RateLimitError,
     RequestNotSentError,
     ResponseLostError,
+    ResponseTooLargeError,
     ServerError,
     UnexpectedResponseError,
 )
 
 _MAX_DATA_CHARS = 1500
 
-MAY_HAVE_RUN = "It may or may not have taken effect: check (for example by reading the data back) before retrying."
+MAY_HAVE_RUN = "It may or may not have run; check before retrying (for example by reading the data back)."
 
 
 def _data_suffix(data: Any) -> str:
@@ -43,7 +45,7 @@ def _data_suffix(data: Any) -> str:
     return f" Details: {text}"
 
 
-def _run_id(exc: APIError) -> str:
+def _run_id(exc: MembraneError) -> str:
     run_id = getattr(exc, "action_run_id", None)
     return f" (actionRunId {run_id})" if run_id else ""
 
@@ -53,26 +55,45 @@ def tool_error(exc: MembraneError, *, may_have_acted: bool = False) -> ToolError
 
 
 def describe(exc: MembraneError, *, may_have_acted: bool = False) -> str:
+    """The agent's sentence; any registered credential that slipped into Membrane's text is masked on the way out."""
+    return redaction.redact(_describe(exc, may_have_acted=may_have_acted))
+
+
+def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
     if isinstance(exc, CredentialsError):
         return str(exc)
     if isinstance(exc, RequestNotSentError):
         return f"{exc}. Nothing was sent. Fix the value and call again."
     if isinstance(exc, ConnectError):
-        return f"{exc}. Try again shortly; if it keeps failing, check the Membrane API URL this server uses."
+        return (
+            f"{exc}, so nothing ran or changed. Try again shortly; if it keeps failing, check the Membrane API URL "
+            "this server uses."
+        )
     if isinstance(exc, ResponseLostError):
         if may_have_acted:
             return f"{exc}. The request reached Membrane. {MAY_HAVE_RUN}"
         return f"{exc}. Nothing was changed (this was a read); try again."
+    if isinstance(exc, ResponseTooLargeError):
+        if may_have_acted:
+            return (
+                f"{exc}. The request was processed, but its answer could not be read. {MAY_HAVE_RUN} Do not resend "
+                "it blindly."
+            )
+        return f"{exc}. Nothing was changed. Ask for less: a smaller limit, page or date range."
     if isinstance(exc, UnexpectedResponseError):
-        tail = f" {MAY_HAVE_RUN}" if may_have_acted else " Try again; if it persists, Membrane may be degraded."
+        tail = (
+            f" {MAY_HAVE_RUN}"
+            if may_have_acted
+            else " Nothing was changed. Try again; if it persists, Membrane may be degraded."
+        )
         return f"{exc}.{tail}"
     assert isinstance(exc, APIError)
     if isinstance(exc, ActionRunError):
         return f"The action ran and failed: {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)}"
     if isinstance(exc, ConnectionUnusableError):
         return (
-            f"The connection cannot be used now: {exc.message}. Call ensure_connection to check it and, "
-            "if needed, get the link the user must open."
+            f"The connection cannot be used now: {exc.message}. Nothing was run. Call ensure_connection to check it "
+            "and, if needed, get the link the user must open."
         )
     if isinstance(exc, AuthenticationError):
         return (
@@ -87,11 +108,18 @@ def describe(exc: MembraneError, *, may_have_acted: bool = False) -> str:
         return f"Not found (404: {exc.message}). Check the id; search_actions lists action ids, ensure_connection gives the connection id."
     if isinstance(exc, RateLimitError):
         wait = f" Wait {exc.retry_after:.0f} s, then" if exc.retry_after is not None else " Wait a little, then"
+        if may_have_acted and (exc.action_run_id or exc.type not in (None, "bad_request")):
+            # A 429 that names a run came from CleverTap after the run started, not from Membrane's front door.
+            return f"Rate limited while running (429: {exc.message}){_run_id(exc)}. {MAY_HAVE_RUN}"
         return f"Membrane is rate limiting requests (429: {exc.message}). Nothing was changed.{wait} try again."
     if isinstance(exc, ServerError):
-        tail = f" {MAY_HAVE_RUN}" if may_have_acted else " Nothing was changed; try again shortly."
-        return f"Membrane failed with HTTP {exc.status}: {exc.message}.{tail}"
+        if may_have_acted:
+            return f"Membrane failed with HTTP {exc.status}: {exc.message}{_run_id(exc)}. {MAY_HAVE_RUN}"
+        return (
+            f"Membrane failed with HTTP {exc.status}: {exc.message}. Nothing was changed (this was a read, already "
+            "retried); try again shortly."
+        )
     return (
-        f"Membrane rejected the request (HTTP {exc.status}): {exc.message}.{_data_suffix(exc.data)} Nothing was "
-        "run or changed. Fix the arguments and call again."
+        f"Membrane rejected the request (HTTP {exc.status}): {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)} "
+        "Nothing was run or changed. Fix the arguments and call again."
     )

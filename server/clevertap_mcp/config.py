@@ -8,13 +8,15 @@ so a host can list its tools, and every tool answers with `credentials_problem`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken, TokenSource
 from clevertap_mcp.membrane.client import DEFAULT_API_URL
+from clevertap_mcp.membrane.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from clevertap_mcp.sandbox.settings import SandboxSettings
@@ -29,6 +31,22 @@ NO_CREDENTIALS = (
 )
 
 
+ConfirmMode = Literal["never", "elicit", "required"]
+CONFIRM_MODES: tuple[ConfirmMode, ...] = ("never", "elicit", "required")
+# Claude Desktop cannot show a form (no elicitation), but asks the user before each destructive tool call itself:
+# "elicit" asks where the client can and leaves the rest to that host prompt, instead of refusing outright.
+DEFAULT_CONFIRM_MODE: ConfirmMode = "elicit"
+DEFAULT_MAX_OUTPUT_CHARS = 20_000
+# Below this a result cannot hold its own truncation notice and a useful part of the data.
+MIN_MAX_OUTPUT_CHARS = 2_000
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable or flag and the accepted values."""
+
+
 @dataclass(frozen=True)
 class Settings:
     api_url: str
@@ -37,6 +55,19 @@ class Settings:
     # When set, the server starts the built-in sandbox and talks to it instead of `api_url`.
     sandbox: SandboxSettings | None = None
     app_url: str = DEFAULT_APP_URL
+    # None: the client's default policy (membrane/retry.py). Tests pass one whose sleep records instead of waiting.
+    retry: RetryPolicy | None = None
+    # HTTP transport (http.py): refuse requests that carry no Membrane token of their own.
+    require_request_token: bool = False
+    # HTTP transport: how many per-token Membrane clients to keep (least recently used evicted).
+    max_token_clients: int = 256
+    # HTTP transport: keys sealing multi-round-trip request state; replicas must share them ([] = per process).
+    request_state_keys: tuple[str, ...] = ()
+    # Safety (with_safety below): only reads run; when to ask the user before deletes, stops and sends; the size of
+    # any one result an agent receives.
+    read_only: bool = False
+    confirm: ConfirmMode = DEFAULT_CONFIRM_MODE
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -93,3 +124,40 @@ def settings_from_env(env: Mapping[str, str], *, sandbox: SandboxSettings | None
     if url_problem is not None:
         token_source, problem = None, url_problem
     return Settings(api_url=api_url, token_source=token_source, credentials_problem=problem)
+
+
+def with_safety(
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    read_only: bool | None = None,
+    confirm: str | None = None,
+    max_output_chars: int | None = None,
+) -> Settings:
+    """`settings` with read-only mode, confirmations and the output budget: the flags when given, else the
+    environment (CLEVERTAP_MCP_READ_ONLY, CLEVERTAP_MCP_CONFIRM, CLEVERTAP_MCP_MAX_OUTPUT_CHARS), else the defaults.
+
+    A value that cannot be read is an error, never a silent default: a typo must not turn read-only mode off.
+    """
+    if read_only is None:
+        raw = _get(env, "CLEVERTAP_MCP_READ_ONLY")
+        if raw is not None and raw.lower() not in _TRUE | _FALSE:
+            raise SettingsError(f"CLEVERTAP_MCP_READ_ONLY must be 1 or 0 (true/false, yes/no), not {raw!r}.")
+        read_only = raw is not None and raw.lower() in _TRUE
+    mode = confirm if confirm is not None else (_get(env, "CLEVERTAP_MCP_CONFIRM") or DEFAULT_CONFIRM_MODE)
+    if mode not in CONFIRM_MODES:
+        raise SettingsError(
+            f"--confirm / CLEVERTAP_MCP_CONFIRM must be one of {', '.join(CONFIRM_MODES)}, not {mode!r}."
+        )
+    if max_output_chars is None:
+        raw = _get(env, "CLEVERTAP_MCP_MAX_OUTPUT_CHARS")
+        try:
+            max_output_chars = int(raw) if raw is not None else DEFAULT_MAX_OUTPUT_CHARS
+        except ValueError:
+            raise SettingsError(f"CLEVERTAP_MCP_MAX_OUTPUT_CHARS must be a whole number, not {raw!r}.") from None
+    if max_output_chars < MIN_MAX_OUTPUT_CHARS:
+        raise SettingsError(
+            f"--max-output-chars / CLEVERTAP_MCP_MAX_OUTPUT_CHARS must be at least {MIN_MAX_OUTPUT_CHARS}, "
+            f"not {max_output_chars}."
+        )
+    return dataclasses.replace(settings, read_only=read_only, confirm=mode, max_output_chars=max_output_chars)

@@ -31,6 +31,7 @@ from mcp_types import (
 )
 from mcp_types.version import is_version_at_least
 
+from clevertap_mcp import redaction
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import ResponseLostError
 from clevertap_mcp.membrane.models import (
@@ -163,9 +164,10 @@ class ConnectFlow:
 def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureConnectionResult:
     state = conn.effective_state
     action = conn.client_action
-    errors = [e.message for e in conn.errors if e.message]
+    # Membrane's error texts may quote a credential it was given (a rejected passcode, say): masked if known.
+    errors = [redaction.redact(e.message) for e in conn.errors if e.message]
     if conn.request_error is not None and conn.request_error.message:
-        errors.append(conn.request_error.message)
+        errors.append(redaction.redact(conn.request_error.message))
     again = f'call ensure_connection again with connection_id="{conn.id}"'
     if state in TERMINAL_FAILURE_STATES:
         detail = "; ".join(errors) or "Membrane gave no detail"

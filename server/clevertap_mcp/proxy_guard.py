@@ -52,7 +52,8 @@ FORBIDDEN_HEADERS = frozenset(
         "x-rewrite-url",
     }
 )
-FORBIDDEN_HEADER_PREFIXES = ("x-clevertap-", "x-forwarded-")
+# Proxy-* covers Proxy-Authorization, Proxy-Connection and whatever else a proxy on the way might act on.
+FORBIDDEN_HEADER_PREFIXES = ("x-clevertap-", "x-forwarded-", "proxy-")
 
 
 class GuardError(ValueError):
@@ -83,7 +84,7 @@ def fill_path_params(path: str, params: Mapping[str, object] | None) -> str:
 def check_path(path: str) -> str:
     """The path to send, or GuardError. A path without its leading `/` gets one."""
     if len(path) > MAX_PATH_LENGTH:
-        raise GuardError(f"path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}")
+        raise GuardError(f"path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}; send " + ACCEPTED_FORM)
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
         raise GuardError("path contains a control character (CR, LF, NUL, tab...); send " + ACCEPTED_FORM)
     if _SCHEME.match(path) or path.startswith(("//", "\\", "/\\")) or "://" in path.partition("?")[0]:
@@ -106,7 +107,8 @@ def check_path(path: str) -> str:
             )
     if sep and not _QUERY.fullmatch(query):
         raise GuardError(
-            "the query string in path has characters that are not URL-safe; pass such values in the query argument"
+            "the query string in path has characters that are not URL-safe; pass such values in the query argument, "
+            "or send " + ACCEPTED_FORM
         )
     return path
 

@@ -14,13 +14,25 @@ REDACTED = "***"
 _MIN_LENGTH = 6  # shorter values would redact ordinary words
 
 _lock = threading.Lock()
-_values: set[str] = set()
+# Value -> how many holders registered it: a value stays redacted until its last holder lets go, so a server that
+# serves a stream of distinct callers' tokens over HTTP does not grow this without bound.
+_values: dict[str, int] = {}
 
 
 def register(value: str) -> None:
     if len(value) >= _MIN_LENGTH:
         with _lock:
-            _values.add(value)
+            _values[value] = _values.get(value, 0) + 1
+
+
+def unregister(value: str) -> None:
+    """One holder of `value` no longer holds it (call only after `register`, and once per registration)."""
+    with _lock:
+        count = _values.get(value, 0)
+        if count <= 1:
+            _values.pop(value, None)
+        else:
+            _values[value] = count - 1
 
 
 def redact(text: str) -> str:

@@ -23,7 +23,7 @@ from clevertap_mcp.membrane.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from clevertap_mcp.membrane.retry import RetryPolicy
+from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
 
 pytestmark = pytest.mark.anyio
 
@@ -308,3 +308,45 @@ async def test_a_409_is_a_bad_request_not_a_server_error() -> None:
     ) as client:
         with pytest.raises(BadRequestError):
             await client.ensure_connection("clevertap.com")
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    then = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=lambda: then - 12) == 12.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=lambda: then + 5) == 0.0
+    assert parse_retry_after("soon") is None
+
+
+async def test_a_non_json_429_on_a_proxied_write_is_resent_because_a_rate_limiter_refused_it() -> None:
+    sleep = NoSleep()
+    rec = Recorder(httpx2.Response(429, text="Too Many Requests"), httpx2.Response(200, json={"status": "success"}))
+    async with make_client(rec, sleep) as client:
+        response = await client.proxy("c1", "POST", "/1/upload", content=b"{}")
+    assert response.status == 200
+    assert len(rec.requests) == 2
+
+
+async def test_clevertaps_own_json_429_through_the_proxy_is_its_answer_and_not_resent() -> None:
+    upstream = httpx2.Response(429, json={"status": "fail", "error": "Too many concurrent requests", "code": 429})
+    rec = Recorder(upstream, httpx2.Response(200, json={"status": "success"}))
+    async with make_client(rec) as client:
+        response = await client.proxy("c1", "POST", "/1/upload", content=b"{}")
+    assert response.status == 429
+    assert len(rec.requests) == 1
+
+
+async def test_a_failure_naming_a_run_carries_its_action_run_id_whatever_the_status() -> None:
+    body = {"type": "internal", "message": "worker died", "actionRunId": "run_77"}
+    async with make_client(Recorder(err(500, body))) as client:
+        with pytest.raises(ServerError) as info:
+            await client.run_action("a", {}, connection_id="c")
+    assert info.value.action_run_id == "run_77"
+
+
+async def test_a_corrupt_gzip_answer_is_an_unexpected_response_not_a_crash() -> None:
+    corrupt = httpx2.Response(200, headers={"content-encoding": "gzip"}, stream=httpx2.ByteStream(b"not gzip"))
+    rec = Recorder(corrupt)
+    async with make_client(rec) as client:
+        with pytest.raises(UnexpectedResponseError, match="could not be decoded"):
+            await client.run_action("a", {}, connection_id="c")
+    assert len(rec.requests) == 1

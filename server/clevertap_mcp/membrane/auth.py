@@ -13,9 +13,6 @@ import warnings
 from collections.abc import Callable
 from typing import Protocol
 
-import jwt
-from jwt.warnings import InsecureKeyLengthWarning
-
 from clevertap_mcp import redaction
 
 TOKEN_TTL_SECONDS = 3600
@@ -50,6 +47,11 @@ class StaticToken:
 
     def invalidate(self) -> bool:
         return False
+
+    def forget(self) -> None:
+        """Its holder drops it for good (an HTTP caller evicted from the cache): logs need not redact it any more
+        on its behalf."""
+        redaction.unregister(self._value)
 
     @property
     def description(self) -> str:
@@ -90,6 +92,10 @@ class MintedToken:
         claims: dict[str, object] = {"iss": self._workspace_key, "exp": exp}
         if self._tenant_key:
             claims["id"] = self._tenant_key
+        # Imported on first mint: pyjwt loads `cryptography`, start-up time a server given a plain token never needs.
+        import jwt
+        from jwt.warnings import InsecureKeyLengthWarning
+
         with warnings.catch_warnings():
             # Membrane chooses workspace secrets, not us; a short one is still the one that signs.
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)

@@ -11,10 +11,12 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote, urlencode
 
+import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
@@ -24,6 +26,7 @@ from clevertap_mcp.membrane.errors import (
     ConnectError,
     RequestNotSentError,
     ResponseLostError,
+    ResponseTooLargeError,
     UnexpectedResponseError,
     error_from_response,
     is_membrane_error_body,
@@ -31,6 +34,7 @@ from clevertap_mcp.membrane.errors import (
 )
 from clevertap_mcp.membrane.models import Action, ActionRunResult, Connection, Page, ProxyResponse
 from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
+from clevertap_mcp.membrane.scrub import strip_credentials
 
 __all__ = ["DEFAULT_API_URL", "MembraneClient"]
 
@@ -44,6 +48,9 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 LONG_POLL_GRACE_SECONDS = 10.0
 MAX_LONG_POLL_SECONDS = 60
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The most of one response body the client reads. CleverTap's export pages and Membrane's objects are far smaller;
+# anything bigger is refused instead of being held in memory and handed to an agent.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -64,11 +71,13 @@ class MembraneClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._tokens = token_source
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
+        self._max_response_bytes = max_response_bytes
         self._http = httpx2.AsyncClient(
             transport=transport,
             timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
@@ -102,7 +111,7 @@ class MembraneClient:
             body["name"] = name
         # Ensure is find-or-create keyed by app, so resending it cannot make a second connection.
         data = await self._json("POST", "/connections/ensure", json_body=body, idempotent=True)
-        return self._parse(Connection, data, "POST /connections/ensure")
+        return self._parse(Connection, strip_credentials(data), "POST /connections/ensure")
 
     async def get_connection(self, connection_id: str, *, wait_seconds: int | None = None) -> Connection:
         """The connection; with `wait_seconds`, long-polled while it is BUILDING (§3.2)."""
@@ -114,14 +123,14 @@ class MembraneClient:
             timeout = wait + LONG_POLL_GRACE_SECONDS
         path = f"/connections/{_segment(connection_id)}"
         data = await self._json("GET", path, params=params, idempotent=True, read_timeout=timeout)
-        return self._parse(Connection, data, "GET /connections/{id}")
+        return self._parse(Connection, strip_credentials(data), "GET /connections/{id}")
 
     async def list_connections(
         self, *, integration_key: str | None = None, cursor: str | None = None, limit: int | None = None
     ) -> Page[Connection]:
         params = {"integrationKey": integration_key, "cursor": cursor, "limit": limit}
         data = await self._json("GET", "/connections", params=params, idempotent=True)
-        return self._parse(Page[Connection], data, "GET /connections")
+        return self._parse(Page[Connection], strip_credentials(data), "GET /connections")
 
     # --- actions -----------------------------------------------------------------------------------------------
 
@@ -161,7 +170,7 @@ class MembraneClient:
             extra = urlencode(query, quote_via=quote)
             url_path += ("&" if "?" in url_path else "?") + extra
         method = method.upper()
-        response = await self._send(
+        reply = await self._send(
             method,
             url_path,
             content=content,
@@ -169,9 +178,7 @@ class MembraneClient:
             idempotent=method in IDEMPOTENT_METHODS,
             proxied=True,
         )
-        return ProxyResponse(
-            status=response.status_code, headers=list(response.headers.items()), content=response.content
-        )
+        return ProxyResponse(status=reply.status, headers=list(reply.headers.items()), content=reply.content)
 
     # --- plumbing ----------------------------------------------------------------------------------------------
 
@@ -185,16 +192,17 @@ class MembraneClient:
         idempotent: bool,
         read_timeout: float | None = None,
     ) -> Any:
-        response = await self._send(
+        reply = await self._send(
             method, path, params=params, json_body=json_body, idempotent=idempotent, read_timeout=read_timeout
         )
         try:
-            return response.json()
+            return json.loads(reply.content)
         except ValueError:
+            what = "an empty body" if not reply.content.strip() else "a body that is not JSON"
             raise UnexpectedResponseError(
-                f"Membrane answered {method} {path.split('?')[0]} with a body that is not JSON",
-                status=response.status_code,
-                body_text=response.text,
+                f"Membrane answered {method} {path.split('?')[0]} (HTTP {reply.status}) with {what}",
+                status=reply.status,
+                body_text=reply.text,
             ) from None
 
     async def _send(
@@ -209,7 +217,7 @@ class MembraneClient:
         idempotent: bool,
         read_timeout: float | None = None,
         proxied: bool = False,
-    ) -> httpx2.Response:
+    ) -> Reply:
         url = self.base_url + path
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None and v != ""}
         request_headers = dict(headers or {})
@@ -224,7 +232,7 @@ class MembraneClient:
             request_headers["authorization"] = f"Bearer {self._tokens.token()}"
             started = time.perf_counter()
             try:
-                response = await self._http.request(
+                request = self._http.build_request(
                     method,
                     url,
                     params=query or None,
@@ -232,6 +240,7 @@ class MembraneClient:
                     headers=request_headers,
                     timeout=read_timeout if read_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
                 )
+                reply = await self._exchange(request)
             except (
                 httpx2.UnsupportedProtocol,
                 httpx2.LocalProtocolError,
@@ -254,26 +263,72 @@ class MembraneClient:
                 if self._retry.should_retry_transport(reached=True, attempt=attempt, idempotent=idempotent):
                     await self._retry.sleep(self._retry.backoff(attempt))
                     continue
-                raise ResponseLostError(f"The answer to {method} {log_path} was lost ({type(exc).__name__})") from None
+                raise ResponseLostError(
+                    f"The answer to {method} {log_path} was lost ({_describe_transport_error(exc)})"
+                ) from None
+            except httpx2.DecodingError:
+                # The answer arrived but its content-encoding is corrupt: like a body that is not JSON, not resent.
+                raise UnexpectedResponseError(
+                    f"Membrane's answer to {method} {log_path} could not be decoded (corrupt content-encoding)",
+                    status=0,
+                    body_text="",
+                ) from None
+            except _TooLarge as exc:
+                raise ResponseTooLargeError(
+                    f"Membrane's answer to {method} {log_path} (HTTP {exc.status}) is larger than "
+                    f"{self._max_response_bytes // (1024 * 1024)} MiB, so it was not read",
+                    status=exc.status,
+                ) from None
             elapsed_ms = (time.perf_counter() - started) * 1000
-            request_id = response.headers.get("x-request-id")
-            logger.debug("%s %s -> %d in %.1f ms", method, log_path, response.status_code, elapsed_ms)
-            status = response.status_code
+            request_id = reply.headers.get("x-request-id")
+            logger.debug("%s %s -> %d in %.1f ms", method, log_path, reply.status, elapsed_ms)
+            status = reply.status
             if status < 400:
-                return response
-            if proxied and not is_membrane_error_body(response.text):
-                return response  # the upstream's own answer, passed through verbatim (§9)
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
+                return reply
+            if proxied and not is_membrane_error_body(reply.text) and not _is_gateway_failure(reply):
+                return reply  # the upstream's own answer, passed through verbatim (§9)
+            retry_after = parse_retry_after(reply.headers.get("retry-after"))
             if status == 401 and not reminted and self._tokens.invalidate():
                 reminted = True  # a 401 means nothing was done; one fresh token may fix it
                 continue
-            safe = idempotent or not _may_have_started(response)
+            safe = idempotent or not _may_have_started(reply)
             if self._retry.should_retry_status(status, attempt=attempt, safe_to_resend=safe):
                 await self._retry.sleep(self._retry.backoff(attempt, retry_after))
                 continue
             raise error_from_response(
-                status, response.text, method=method, path=log_path, request_id=request_id, retry_after=retry_after
+                status,
+                reply.text,
+                method=method,
+                path=log_path,
+                request_id=request_id,
+                retry_after=retry_after,
+                content_type=reply.headers.get("content-type", ""),
             )
+
+    async def _exchange(self, request: httpx2.Request) -> Reply:
+        """Send one request and read at most `max_response_bytes` of its body; always closes the response.
+
+        Streaming is what makes both limits hold: an endless body is cut off at the cap instead of filling memory,
+        and a cancelled tool call cancels this await, which closes the connection rather than leaving it reading.
+        """
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_response_bytes:
+                raise _TooLarge(response.status_code)
+            chunks: list[bytes] = []
+            size = 0
+            # Decoded bytes are counted, so a small gzip bomb cannot slip past the cap.
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_response_bytes:
+                    raise _TooLarge(response.status_code)
+                chunks.append(chunk)
+        finally:
+            # Shielded: when the tool call is cancelled, the connection must still be released, not leaked.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+        return Reply(status=response.status_code, headers=response.headers, content=b"".join(chunks))
 
     @staticmethod
     def _parse(model: type[ModelT], data: Any, what: str) -> ModelT:
@@ -293,11 +348,58 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _may_have_started(response: httpx2.Response) -> bool:
-    """False only for a plain rate-limit refusal: Membrane's 429 `bad_request` with no run id means nothing started."""
-    if response.status_code != 429:
+def _may_have_started(reply: Reply) -> bool:
+    """False only for a refusal before any work: a plain 429.
+
+    Membrane's own 429 is `bad_request` with no run id; a 429 that is not JSON at all comes from a rate limiter in
+    front of Membrane. Both mean the request was turned away at the door.
+    """
+    if reply.status != 429:
         return True
-    body = parse_error_body(response.text)
+    body = parse_error_body(reply.text)
     if body is None:
         return False
     return "actionRunId" in body or body.get("type") not in (None, "bad_request")
+
+
+def _is_gateway_failure(reply: Reply) -> bool:
+    """A proxied 429/5xx that is not JSON came from a gateway, not from CleverTap.
+
+    CleverTap's API answers JSON even when it fails (`{"status": "fail", "error": ..., "code": ...}`), and Membrane's
+    own errors are ErrorData JSON, so an HTML page, plain text or an empty body with a failure status is a load
+    balancer or proxy reporting that it could not get an answer: a failure of the path, never CleverTap's result.
+    """
+    if reply.status != 429 and reply.status < 500:
+        return False
+    try:
+        json.loads(reply.content)
+    except ValueError:
+        return True
+    return False
+
+
+def _describe_transport_error(exc: httpx2.TransportError) -> str:
+    if isinstance(exc, httpx2.TimeoutException):
+        return f"{type(exc).__name__}: no answer in time"
+    if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError):
+        return f"{type(exc).__name__}: the connection closed mid-answer"
+    return type(exc).__name__
+
+
+class _TooLarge(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A fully read answer: status, headers and at most `max_response_bytes` of body."""
+
+    status: int
+    headers: httpx2.Headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")

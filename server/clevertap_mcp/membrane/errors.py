@@ -8,6 +8,7 @@
      │    └── ResponseLostError      the request was sent, the answer was lost (read timeout, dropped
      │                               connection): Membrane may have acted on it
      ├── UnexpectedResponseError     a 2xx whose body is not the JSON the contract promises
+     ├── ResponseTooLargeError       an answer bigger than the client reads (MAX_RESPONSE_BYTES): not read
      └── APIError                    Membrane answered with an error status (membrane-api.md §7)
           ├── BadRequestError        400
           │    ├── ActionRunError    400 type=action_run: the action ran and failed (carries action_run_id)
@@ -19,13 +20,20 @@
           └── ServerError            5xx (and any other status)
 
 `error_from_response` is the only place a status and body become a class. Messages never carry a token:
-the client builds them from Membrane's own `message` text and the request's method and path only.
+the client builds them from Membrane's own `message` text and the request's method and path only, and both the
+message and the kept body pass through `redaction.redact` and `strip_credentials` in case Membrane (or a gateway)
+echoes a credential back.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any, cast
+
+from clevertap_mcp import redaction
+from clevertap_mcp.membrane.scrub import strip_credentials
 
 __all__ = [
     "APIError",
@@ -41,6 +49,7 @@ __all__ = [
     "RateLimitError",
     "RequestNotSentError",
     "ResponseLostError",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "UnexpectedResponseError",
@@ -105,7 +114,15 @@ class UnexpectedResponseError(MembraneError):
     def __init__(self, message: str, *, status: int, body_text: str) -> None:
         super().__init__(message)
         self.status = status
-        self.body_text = body_text[:_MAX_RAW_TEXT]
+        self.body_text = redaction.redact(body_text[: _MAX_RAW_TEXT * 2])[:_MAX_RAW_TEXT]
+
+
+class ResponseTooLargeError(MembraneError):
+    """The answer was bigger than the client reads; the request itself was processed (its status is known)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class APIError(MembraneError):
@@ -122,6 +139,7 @@ class APIError(MembraneError):
         body_text: str = "",
         request_id: str | None = None,
         retry_after: float | None = None,
+        action_run_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -129,9 +147,11 @@ class APIError(MembraneError):
         self.type = type
         self.key = key
         self.data = data
-        self.body_text = body_text[:_MAX_RAW_TEXT]
+        self.body_text = redaction.redact(body_text[: _MAX_RAW_TEXT * 2])[:_MAX_RAW_TEXT]
         self.request_id = request_id
         self.retry_after = retry_after
+        # Membrane names the run on failures of /actions/{id}/run and /act, whatever the status (§7).
+        self.action_run_id = action_run_id
 
 
 class BadRequestError(APIError):
@@ -139,9 +159,7 @@ class BadRequestError(APIError):
 
 
 class ActionRunError(BadRequestError):
-    def __init__(self, message: str, *, action_run_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.action_run_id = action_run_id
+    """The action ran and failed; `action_run_id` names the run."""
 
 
 class ConnectionUnusableError(BadRequestError):
@@ -203,17 +221,28 @@ def error_from_response(
     path: str,
     request_id: str | None = None,
     retry_after: float | None = None,
+    content_type: str = "",
 ) -> APIError:
     """Map an error status and body to its class, keeping Membrane's type/key/message and the raw text."""
+    body_text = redaction.redact(body_text)
     body = parse_error_body(body_text)
+    run_id: Any = None
     if body is not None:
+        body = cast(dict[str, Any], strip_credentials(body))
         message = str(body["message"])
         err_type = body.get("type") if isinstance(body.get("type"), str) else None
         key = body.get("key") if isinstance(body.get("key"), str) else None
         data = body.get("data")
+        run_id = body.get("actionRunId")
+    elif _looks_like_html(body_text, content_type):
+        title = _page_title(body_text)
+        message = f"{method} {path} got an HTML error page from a gateway, not an answer from Membrane's API" + (
+            f" ({title})" if title else ""
+        )
+        err_type = key = data = None
     else:
         snippet = " ".join(body_text.split())[:200]
-        message = f"Membrane API error {status} on {method} {path}" + (f": {snippet}" if snippet else "")
+        message = f"Membrane API error {status} on {method} {path}" + (f": {snippet}" if snippet else " (empty body)")
         err_type = key = data = None
     kwargs: dict[str, Any] = {
         "status": status,
@@ -223,11 +252,27 @@ def error_from_response(
         "body_text": body_text,
         "request_id": request_id,
         "retry_after": retry_after,
+        "action_run_id": run_id if isinstance(run_id, str) and run_id else None,
     }
     if status == 400 and err_type == "action_run":
-        run_id = body.get("actionRunId") if body is not None else None
-        return ActionRunError(message, action_run_id=run_id if isinstance(run_id, str) else None, **kwargs)
+        return ActionRunError(message, **kwargs)
     if status == 400 and err_type == "connection":
         return ConnectionUnusableError(message, **kwargs)
     cls = _BY_STATUS.get(status) or (BadRequestError if 400 <= status < 500 else ServerError)
     return cls(message, **kwargs)
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _looks_like_html(body_text: str, content_type: str) -> bool:
+    head = body_text.lstrip()[:100].lower()
+    return "html" in content_type.lower() or head.startswith(("<!doctype html", "<html"))
+
+
+def _page_title(body_text: str) -> str:
+    """The page's title, else its visible text, short: enough for "502 Bad Gateway" without the markup."""
+    match = _TITLE.search(body_text)
+    text = match.group(1) if match else _TAG.sub(" ", body_text)
+    return " ".join(html.unescape(text).split())[:120]
