@@ -66,6 +66,10 @@ PHRASINGS: list[tuple[str, str]] = [
     ("remove a user", "delete-user-profile"),
     ("delete a profile by identity", "delete-user-profile"),
     ("GDPR erase a customer's data", "delete-user-profile"),
+    # Finding a person never puts a destructive action or a campaign first.
+    ("look up user u-1001", "get-user-profiles"),
+    ("find a user by email", "get-user-profiles"),
+    ("how did the welcome campaign perform", "get-campaign-report"),
 ]
 
 

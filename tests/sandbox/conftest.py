@@ -16,10 +16,14 @@ PINNED_NOW = 1767607200.0  # 2026-01-05 10:00:00 UTC
 
 @pytest.fixture
 def make_world() -> Callable[..., CleverTapWorld]:
-    """Seeded demo worlds on the pinned clock, with any SandboxSettings overrides."""
+    """Seeded demo worlds on the pinned clock, with any SandboxSettings overrides.
+
+    The create rate's real-time clock stands still too (only advance_clock moves it), so no test depends on how fast
+    the machine answers.
+    """
 
     def make(**overrides: Any) -> CleverTapWorld:
-        return CleverTapWorld.seeded(SandboxSettings(clock=PINNED_NOW, **overrides))
+        return CleverTapWorld.seeded(SandboxSettings(clock=PINNED_NOW, **overrides), rate_clock=lambda: 0.0)
 
     return make
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clevertap_mcp.sandbox.app import parts_of
+from clevertap_mcp.sandbox.faults import MAX_PENDING_FAULTS
 from clevertap_mcp.sandbox.server import SandboxServer
 
 from helpers import call, control, demo_token, in_process_sandbox, mcp_client, ok
@@ -364,6 +365,19 @@ async def test_reset_forgets_pending_faults_and_hands_out_their_ids_again() -> N
         again = await _fault(api, side="membrane", kind="status")
     assert served.status_code == 200
     assert again["id"] == "fault_0001"
+
+
+async def test_pending_faults_are_bounded_and_the_refusal_says_how_to_clear_them() -> None:
+    async with in_process_sandbox() as (app, api):
+        book = parts_of(app).faults
+        for _ in range(MAX_PENDING_FAULTS):
+            book.add({"side": "membrane", "path": "/never-requested", "kind": "status"})
+        refused = await api.post("/_sandbox/faults", json={"side": "membrane", "kind": "status"})
+        await api.delete("/_sandbox/faults")
+        accepted = await api.post("/_sandbox/faults", json={"side": "membrane", "kind": "status"})
+    assert refused.status_code == 400
+    assert "DELETE /_sandbox/faults" in refused.json()["message"]
+    assert accepted.status_code == 201
 
 
 async def test_the_control_plane_is_never_faulted() -> None:

@@ -61,6 +61,8 @@ __all__ = [
 
 CLEVERTAP_PREFIX = "/clevertap"
 MAX_COUNT = 10_000
+# Pending faults at once: far more than any harness needs, and a runaway loop cannot grow the list without bound.
+MAX_PENDING_FAULTS = 1000
 MAX_LATENCY_SECONDS = 120.0
 DEFAULT_OVERSIZED_BYTES = 5 * 1024 * 1024
 MIN_OVERSIZED_BYTES = 16
@@ -183,6 +185,11 @@ class FaultBook:
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
         """Register a fault from its JSON spec; 400 `bad_request` saying what to change when the spec is wrong."""
+        if len(self._faults) >= MAX_PENDING_FAULTS:
+            raise MembraneError(
+                f"{MAX_PENDING_FAULTS} faults are already pending; clear them with DELETE /_sandbox/faults "
+                "(or one with DELETE /_sandbox/faults/{id}) before adding more"
+            )
         fault = parse_fault(spec, f"fault_{next(self._ids):04d}")
         self._faults.append(fault)
         return fault

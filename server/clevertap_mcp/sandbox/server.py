@@ -63,7 +63,9 @@ class _Server(uvicorn.Server):
 def _bind(host: str, port: int) -> tuple[socket.socket, str]:
     """A socket bound to host:port, and the base URL that reaches it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto given explicitly: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and without it
+    # every answer after a connection's first waits ~40 ms for the client's delayed ACK (headers, then body).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

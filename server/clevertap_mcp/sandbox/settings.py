@@ -52,17 +52,24 @@ class SandboxSettings:
     # Robustness switches of §14 #14: `success` despite unprocessed records, and `record` echoed as a JSON string.
     upload_success_with_unprocessed: bool = False
     upload_record_as_string: bool = False
-    # Seconds before deleted profiles leave exports, lookups and counts (§12, default 0).
+    # Seconds of world time before deleted profiles leave exports, lookups and counts (§12, default 0). World time
+    # is pinned with `clock`, so there a delay only passes through CleverTapWorld.advance_clock.
     delete_delay_seconds: float = 0.0
     # In-flight caps per account and path (§4, §14 #16): 15 on /1/upload (events, profiles and tokens share the slot,
     # unconfirmed), 3 on every other path. Over the cap: HTTP 429, nothing processed.
     upload_concurrency: int = 15
     api_concurrency: int = 3
-    # /1/targets/create.json calls admitted per second of world time (§4, §14 #17; older docs said 1).
+    # False gives event, profile and token uploads a slot of 15 each, in case CleverTap counts them as separate APIs
+    # (§4, unconfirmed); a batch mixing record types then needs a place in the slot of every type it holds.
+    upload_slot_shared: bool = True
+    # /1/targets/create.json calls admitted per real second, even on a pinned clock (§4, §14 #17; older docs said 1).
     create_campaign_per_second: int = 3
     # Real seconds each emulated request stays in flight after it is admitted (§4: "an artificial handler delay"),
     # so a harness can go over the caps; 0 answers at once.
     handler_delay: float = 0.0
+    # Profile value operators {"$add"|"$remove": [...]}, {"$incr"|"$decr": n}, {"$delete": true} (§7.2: seen in client
+    # libraries, unconfirmed in the docs; default supported). False stores such objects as plain nested values.
+    profile_operators: bool = True
     # ts in milliseconds gets 525 by default; True stores it as the far-future time it denotes (§14 #8).
     upload_store_millisecond_ts: bool = False
     # Metrics targets/result.json reports beyond sent and clicked (§11: newer docs list more, unconfirmed).

@@ -121,6 +121,7 @@ async def test_a_create_without_a_mandatory_field_fails_naming_it(client: httpx2
     "change",
     [
         {"target_mode": "pigeon"},
+        {"name": ["not", "a", "name"]},
         {"content": {"body": "no title"}},
         {"when": "tomorrow"},
         {"devices": ["blackberry"]},

@@ -138,6 +138,8 @@ async def test_polling_another_path_than_the_issuing_one_fails(client: httpx2.As
     body = (await client.get(f"/1/counts/profiles.json?req_id={req_id}")).json()
     assert body["status"] == "fail"
     assert body["error"].startswith("Invalid request id")
+    # The message names the path to poll instead, so an agent can fix the call.
+    assert body["error"].endswith(f"{req_id} was issued by /1/counts/events.json")
 
 
 async def test_counts_refuse_bad_dates_and_unknown_events(client: httpx2.AsyncClient) -> None:

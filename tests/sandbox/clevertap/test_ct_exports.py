@@ -109,6 +109,21 @@ async def test_a_cursor_from_another_export_kind_is_invalidated(client: httpx2.A
     assert await page(client, "/1/events.json", cursor) == INVALIDATED
 
 
+async def test_a_cursor_used_on_another_account_or_region_fails(
+    world: CleverTapWorld, client: httpx2.AsyncClient, make_client: Callable[..., httpx2.AsyncClient]
+) -> None:
+    # §14 #24: a second account, in another region, cannot read the demo account's export.
+    world.add_account(Account(account_id="OTHER-ACC-0001", passcode="other-passcode", region="us1"))
+    other = {"X-CleverTap-Account-Id": "OTHER-ACC-0001", "X-CleverTap-Passcode": "other-passcode"}
+    cursor = await open_cursor(client, "/1/events.json", CHARGED)
+    async with make_client(world, region="us1", headers=other) as stranger:
+        assert await page(stranger, "/1/events.json", cursor) == INVALIDATED
+    async with make_client(world, region="us1") as wrong_host:
+        answer = await wrong_host.get(f"/1/events.json?cursor={cursor}")
+    assert (answer.status_code, answer.json()["error"]) == (401, "Invalid Credentials")
+    assert (await page(client, "/1/events.json", cursor))["status"] == "success"
+
+
 async def test_an_empty_range_still_gets_a_cursor_whose_page_has_no_records_or_next(client: httpx2.AsyncClient) -> None:
     query = {"event_name": "Charged", "from": 20200101, "to": 20200131}
     cursor = await open_cursor(client, "/1/events.json", query)

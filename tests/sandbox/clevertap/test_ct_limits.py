@@ -1,7 +1,7 @@
 """In-flight caps and create.json's per-second cap (clevertap-api.md §4, §14 #16–#17).
 
 Requests are kept in flight with the world's `hold` seam and an event the test controls, so going over a cap is
-deterministic; the per-second cap runs on the pinned world clock.
+deterministic; the per-second cap runs on a real-time clock that the fixtures hold still.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld
 from clevertap_mcp.sandbox.clevertap.model import Account
+from clevertap_mcp.sandbox.settings import SandboxSettings
 
 pytestmark = pytest.mark.anyio
 
@@ -48,6 +49,14 @@ class Gate:
         if self.held == self.expected:
             self.arrived.set()
         await self.release.wait()
+
+
+class FirstOnly(Gate):
+    """A gate that holds only the first request on its path in flight and lets every later one through."""
+
+    async def __call__(self, path: str) -> None:
+        if path == self.path and self.held == 0:
+            await super().__call__(path)
 
 
 async def hold_in_flight(
@@ -147,6 +156,32 @@ async def test_event_profile_and_token_uploads_share_one_upload_slot(
     assert refused[0].status_code == 429
 
 
+async def test_with_separate_upload_slots_each_record_type_has_its_own_and_a_mixed_batch_needs_every_one(
+    make_world: Callable[..., CleverTapWorld], make_client: ClientFactory
+) -> None:
+    # The other answer to §4's open point, as a setting: event, profile and token uploads counted as separate APIs.
+    world = make_world(upload_concurrency=1, upload_slot_shared=False)
+    gate = FirstOnly(world, "/1/upload", 1)
+    profile = {"type": "profile", "identity": "u-1001", "profileData": {"City": "Porto"}}
+    later: list[httpx2.Response] = []
+    profile_places: list[int] = []
+    async with make_client(world) as http:
+
+        async def other_uploads() -> None:
+            # The gate holds the event upload in flight; the profile upload has a slot of its own.
+            later.append(await http.post("/1/upload", json={"d": [profile]}))
+            later.append(await http.post("/1/upload", json={"d": [profile, EVENT]}))
+            # The refused mixed batch gave back the profile place it had taken before the event slot refused it.
+            profile_places.append(world.in_flight.held("TEST-R78-ZZ6-5Z7Z", "/1/upload#profile"))
+            later.append(await http.post("/1/upload", json={"d": [EVENT]}))
+
+        held = await hold_in_flight(gate, [lambda: http.post("/1/upload", json={"d": [EVENT]})], other_uploads)
+    assert held[0].json()["status"] == "success"
+    assert [r.status_code for r in later] == [200, 429, 429]
+    assert later[1].json() == TOO_MANY
+    assert profile_places == [0]
+
+
 async def test_the_caps_are_settings(make_world: Callable[..., CleverTapWorld], make_client: ClientFactory) -> None:
     world = make_world(api_concurrency=1)
     gate = Gate(world, "/1/counts/events.json", 1)
@@ -222,6 +257,22 @@ async def test_the_create_rate_is_a_setting(
         first = await http.post("/1/targets/create.json", json=ESTIMATE)
         second = await http.post("/1/targets/create.json", json=ESTIMATE)
     assert (first.status_code, second.status_code) == (200, 429)
+
+
+async def test_on_a_pinned_clock_the_create_cap_frees_up_as_real_seconds_pass(
+    make_client: ClientFactory,
+) -> None:
+    # Regression: the cap ran on the world clock, which --clock freezes, so after three creates every later one got
+    # 429 for good. It runs on a real clock (here a fake one the test moves) while "now" stays pinned.
+    pinned, real = 1767607200.0, [100.0]
+    world = CleverTapWorld.seeded(SandboxSettings(clock=pinned), rate_clock=lambda: real[0])
+    async with make_client(world) as http:
+        burst = [(await http.post("/1/targets/create.json", json=ESTIMATE)).status_code for _ in range(4)]
+        real[0] += 1.01
+        later = await http.post("/1/targets/create.json", json=ESTIMATE)
+    assert burst == [200, 200, 200, 429]
+    assert later.status_code == 200
+    assert world.now() == pinned
 
 
 async def test_other_paths_have_no_per_second_cap(client: httpx2.AsyncClient) -> None:

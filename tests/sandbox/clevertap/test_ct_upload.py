@@ -264,6 +264,20 @@ async def test_profile_operators_edit_values_in_place(client: httpx2.AsyncClient
     assert (stored.data["Tags"], stored.data["Visits"], "Old" in stored.data) == (["b", "c"], 4, False)
 
 
+async def test_with_operators_switched_off_an_operator_object_is_stored_as_a_nested_value(
+    make_world: Callable[..., CleverTapWorld], make_client: Callable[..., httpx2.AsyncClient]
+) -> None:
+    # §7.2 leaves the operators unconfirmed; the setting gives the other answer.
+    world = make_world(profile_operators=False)
+    async with make_client(world) as http:
+        await upload(http, profile(profileData={"Visits": 2}))
+        body = await upload(http, profile(profileData={"Visits": {"$incr": 3}, "Tags": {"$add": 7}}))
+        found = (await http.get("/1/profile.json", params={"identity": "u-1001"})).json()
+    assert body["status"] == "success"
+    assert found["record"]["profileData"]["Visits"] == {"$incr": 3}
+    assert found["record"]["profileData"]["Tags"] == {"$add": 7}
+
+
 async def test_an_increment_that_would_overflow_gets_555_and_leaves_the_profile_untouched(
     client: httpx2.AsyncClient, account: Account
 ) -> None:

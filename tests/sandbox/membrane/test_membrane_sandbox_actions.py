@@ -128,6 +128,23 @@ async def test_an_app_without_a_connector_has_no_actions(api: httpx2.AsyncClient
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("params", "count"),
+    [
+        ({"integrationKey": "clevertap"}, 15),
+        ({"integrationId": "intg_clevertap"}, 15),
+        ({"integrationKey": "hubspot"}, 0),
+        ({"integrationId": "intg_clevertap", "integrationKey": "hubspot"}, 0),
+    ],
+)
+async def test_an_integration_filter_naming_another_integration_lists_no_actions(
+    api: httpx2.AsyncClient, params: dict[str, str], count: int
+) -> None:
+    page = (await _search(api, limit=100, **params)).json()
+    assert len(page["items"]) == count
+
+
+@pytest.mark.anyio
 async def test_the_search_filter_matches_names_and_keys(api: httpx2.AsyncClient) -> None:
     page = (await _search(api, search="CURSOR")).json()
     assert [a["key"] for a in page["items"]] == ["get-events-by-cursor", "get-user-profiles-by-cursor"]

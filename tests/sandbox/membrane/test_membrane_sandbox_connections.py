@@ -189,6 +189,29 @@ async def test_listing_connections_pages_with_a_decimal_cursor_and_filters(sandb
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
+    ("params", "found"),
+    [
+        ({"connectorId": "cntr_clevertap"}, True),
+        ({"connectorId": "cntr_other"}, False),
+        ({"externalAppId": "app_clevertap"}, True),
+        ({"externalAppId": "app_other"}, False),
+        ({"integrationId": "intg_clevertap", "connected": "true"}, True),
+        ({"search": "CLEVER"}, True),
+        ({"search": "zendesk"}, False),
+        ({"isTest": "true"}, False),
+        ({"isTest": "false"}, True),
+    ],
+)
+async def test_each_listing_filter_keeps_only_the_connections_it_names(
+    sandbox: InProcessSandbox, params: dict[str, str], found: bool
+) -> None:
+    conn = await sandbox.ready_connection(key="ct-main")
+    listed = (await sandbox.client.get("/connections", params=params)).json()
+    assert [c["id"] for c in listed["items"]] == ([conn["id"]] if found else [])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
     "params",
     [{"limit": "0"}, {"limit": "1001"}, {"limit": "ten"}, {"limit": "1.5"}, {"cursor": "abc"}, {"cursor": "-1"},
      {"cursor": "99"}, {"connected": "maybe"}],

@@ -74,6 +74,8 @@ def _check_create(account: Account, body: dict[str, Any], now: float) -> int:
     missing = [name for name in _REQUIRED if body.get(name) in (None, "", {})]
     if missing:
         raise Refused(f"Missing mandatory field(s): {', '.join(missing)}", 400)
+    if not isinstance(body["name"], str):
+        raise Refused(f"name must be a string, got {body['name']!r}", 400)
     mode = body["target_mode"]
     if mode not in TARGET_MODES:
         raise Refused(f"Invalid target_mode {mode!r}; use one of {', '.join(TARGET_MODES)}", 400)

@@ -9,6 +9,7 @@ overlap while something holds them in flight on purpose (settings.handler_delay,
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from clevertap_mcp.sandbox.clevertap.errors import TooManyRequests
@@ -42,13 +43,26 @@ class InFlight:
         self._counts: dict[tuple[str, str], int] = {}
 
     def enter(self, account_id: str, path: str) -> Slot:
+        """A place in the slot of `path`: a path, or an upload slot of one record type (`/1/upload#event`)."""
         key = (account_id, path)
-        limit = self._upload_cap if path == UPLOAD_PATH else self._cap
+        limit = self._upload_cap if path.split("#")[0] == UPLOAD_PATH else self._cap
         held = self._counts.get(key, 0)
         if held >= limit:
             raise TooManyRequests
         self._counts[key] = held + 1
         return Slot(self, key)
+
+    def enter_all(self, account_id: str, paths: Sequence[str]) -> list[Slot]:
+        """A place in each slot, or none at all: TooManyRequests leaves no slot taken."""
+        slots: list[Slot] = []
+        try:
+            for path in paths:
+                slots.append(self.enter(account_id, path))
+        except TooManyRequests:
+            for slot in slots:
+                slot.release()
+            raise
+        return slots
 
     def leave(self, key: tuple[str, str]) -> None:
         left = self._counts[key] - 1
@@ -62,7 +76,7 @@ class InFlight:
 
 
 class RateWindow:
-    """At most `per_second` admitted calls per account in any one-second window of world time."""
+    """At most `per_second` admitted calls per account in any one-second window of the caller's rate clock."""
 
     def __init__(self, per_second: int) -> None:
         self._per_second = per_second

@@ -2,7 +2,8 @@
 
 The region segment stands for the regional host (eu1.api.clevertap.com and friends). Every request passes the same
 gate: auth first (401), then its body read in full, then a place among the account's requests in flight on that
-path (429 when the cap is reached, limits.py), held until the answer is built. Malformed JSON is HTTP 400 (§14 #18);
+path (429 when the cap is reached, limits.py; with settings.upload_slot_shared off, an upload takes a place per record
+type it carries), held until the answer is built. Malformed JSON is HTTP 400 (§14 #18);
 every other refusal, a well-formed body that is not an object included, is rendered by the errors.py class the
 world raised, HTTP 200 with a fail body as §3 wants.
 """
@@ -35,6 +36,7 @@ from clevertap_mcp.sandbox.clevertap.limits import UPLOAD_PATH
 from clevertap_mcp.sandbox.clevertap.messages import SEND_CHANNELS
 from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, CountKind, Kind
+from clevertap_mcp.sandbox.clevertap.upload import record_types
 
 __all__ = ["MAX_JSON_DEPTH", "build_clevertap_app", "parse_json"]
 
@@ -44,6 +46,8 @@ MAX_JSON_DEPTH = 100
 
 _COUNT_KINDS: tuple[CountKind, ...] = ("events", "profiles", "trends", "top")
 _Operation = Callable[[Request, Account], Awaitable[dict[str, Any]]]
+# The in-flight slots a request needs, from the request and its route path (limits.py).
+_Slots = Callable[[Request, str], Awaitable[list[str]]]
 
 
 def _render(error: CleverTapError) -> Response:
@@ -102,11 +106,17 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
+_PARSED = "clevertap_body"  # request.state attribute: the body parsed once, for the slot choice and the operation
+
+
 async def _json(request: Request) -> Any:
+    if hasattr(request.state, _PARSED):
+        return getattr(request.state, _PARSED)
     raw = await request.body()
-    if not raw.strip():
-        return {}  # an empty POST reads as `{}`, which the operation then validates
-    return parse_json(raw)
+    # An empty POST reads as `{}`, which the operation then validates.
+    value: Any = parse_json(raw) if raw.strip() else {}
+    setattr(request.state, _PARSED, value)
+    return value
 
 
 async def _object(request: Request) -> dict[str, Any]:
@@ -142,7 +152,12 @@ def _raw_param(request: Request, name: str) -> str | None:
 def build_clevertap_app(world: CleverTapWorld) -> Starlette:
     """The emulator as an ASGI app serving `world`."""
 
-    def endpoint(path: str, operation: _Operation, methods: tuple[str, ...] = ("POST",)) -> Route:
+    async def path_slot(request: Request, path: str) -> list[str]:
+        return [path]
+
+    def endpoint(
+        path: str, operation: _Operation, methods: tuple[str, ...] = ("POST",), slots: _Slots = path_slot
+    ) -> Route:
         async def handle(request: Request) -> Response:
             region = str(request.path_params["region"])
             try:
@@ -153,16 +168,22 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
                     region, headers.get("x-clevertap-account-id"), headers.get("x-clevertap-passcode")
                 )
                 await request.body()  # read in full before taking a slot: Starlette keeps it for the operation
-                slot = world.in_flight.enter(account.account_id, path)
+                taken = world.in_flight.enter_all(account.account_id, await slots(request, path))
                 try:
                     await _in_flight(world, path)
                     return JSONResponse(await operation(request, account))
                 finally:
-                    slot.release()
+                    for slot in taken:
+                        slot.release()
             except CleverTapError as error:
                 return _render(error)
 
         return Route(f"/{{region}}{path}", handle, methods=list(methods))
+
+    async def upload_slots(request: Request, path: str) -> list[str]:
+        if world.settings.upload_slot_shared:
+            return [path]
+        return [f"{path}#{kind}" for kind in record_types(await _json(request))] or [path]
 
     async def upload(request: Request, account: Account) -> dict[str, Any]:
         dry_run = request.query_params.get("dryRun", "0").lower() in ("1", "true")
@@ -208,7 +229,7 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
         return operation
 
     routes = [
-        endpoint(UPLOAD_PATH, upload),
+        endpoint(UPLOAD_PATH, upload, slots=upload_slots),
         # GETs fetch cursor pages and poll req_ids.
         endpoint("/1/events.json", export("events"), ("GET", "POST")),
         endpoint("/1/profiles.json", export("profiles"), ("GET", "POST")),

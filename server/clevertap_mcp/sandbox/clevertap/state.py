@@ -40,9 +40,18 @@ _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 
 
 class CleverTapWorld:
-    def __init__(self, settings: SandboxSettings, accounts: Iterable[Account] = ()) -> None:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        accounts: Iterable[Account] = (),
+        *,
+        rate_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self._clock_offset = 0.0
+        # create.json's per-second cap counts real seconds: on the pinned world clock (--clock) no second would ever
+        # pass, and after three creates every later one would get 429 for good.
+        self._rate_clock = rate_clock
         self._accounts: dict[tuple[str, str], Account] = {}
         self._cursors: dict[str, CursorStore] = {}
         self._counts: dict[str, CountRequests] = {}
@@ -55,11 +64,11 @@ class CleverTapWorld:
             self.add_account(account)
 
     @classmethod
-    def seeded(cls, settings: SandboxSettings) -> CleverTapWorld:
+    def seeded(cls, settings: SandboxSettings, *, rate_clock: Callable[[], float] = time.monotonic) -> CleverTapWorld:
         """The deterministic demo world of `settings.seed` and `settings.profiles`."""
         from clevertap_mcp.sandbox.clevertap.seed import seed_demo_account  # seed builds on this module's types
 
-        world = cls(settings)
+        world = cls(settings, rate_clock=rate_clock)
         world.add_account(seed_demo_account(settings.seed, settings.profiles, anchor=world.now()))
         return world
 
@@ -71,7 +80,7 @@ class CleverTapWorld:
         return base + self._clock_offset
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the world's clock forward (a test and control-plane knob; the emulated API never calls it)."""
+        """Move the world's clock forward, and the create rate's with it (a test knob; the emulated API never calls it)."""
         self._clock_offset += seconds
 
     def add_account(self, account: Account) -> None:
@@ -191,10 +200,10 @@ class CleverTapWorld:
             events = select_events(account, parse_query(body, account, now))
             count = len(events) if kind == "events" else len({event.object_id for event in events})
             answer = {"status": "success", "count": count}
-        return self._counts[account.account_id].start(kind, answer, self.settings.count_partial_polls, now)
+        return self._counts[account.account_id].start(_count_path(kind), answer, self.settings.count_partial_polls, now)
 
     def poll_count(self, account: Account, kind: CountKind, req_id: str) -> dict[str, Any]:
-        return self._counts[account.account_id].poll(kind, req_id, self.now())
+        return self._counts[account.account_id].poll(_count_path(kind), req_id, self.now())
 
     def real_time(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         return real_time(account, body, self.now())
@@ -210,7 +219,7 @@ class CleverTapWorld:
 
     def create_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         # The per-second cap counts every call that got in, refused ones included: it guards the endpoint.
-        self._creates.admit(account.account_id, self.now())
+        self._creates.admit(account.account_id, self._rate_clock() + self._clock_offset)
         return {"status": "success", **campaigns.create_campaign(account, body, self.now())}
 
     def stop_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +245,11 @@ class CleverTapWorld:
     def demerge_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         deletion.demerge_profiles(account, body)
         return {"status": "success"}
+
+
+def _count_path(kind: CountKind) -> str:
+    """The path a req_id belongs to, as an agent polling the wrong one should read it back."""
+    return f"/1/counts/{kind}.json"
 
 
 def _batch_size(raw: str | None, default: int) -> int:

@@ -23,9 +23,19 @@ from clevertap_mcp.sandbox.clevertap.upload_rules import (
 )
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
-__all__ = ["MAX_BATCH", "upload"]
+__all__ = ["MAX_BATCH", "RECORD_TYPES", "record_types", "upload"]
 
 MAX_BATCH = 1000
+RECORD_TYPES = ("event", "profile", "token")
+
+
+def record_types(payload: Any) -> list[str]:
+    """The record types a batch carries, in RECORD_TYPES order (records of no known type are not counted)."""
+    records = cast(dict[str, Any], payload).get("d") if isinstance(payload, dict) else None
+    if not isinstance(records, list):
+        return []
+    present = [cast(dict[str, Any], r).get("type") for r in cast(list[Any], records) if isinstance(r, dict)]
+    return [kind for kind in RECORD_TYPES if kind in present]
 
 
 def upload(account: Account, payload: Any, settings: SandboxSettings, now: float, *, dry_run: bool) -> dict[str, Any]:
@@ -58,7 +68,7 @@ def upload(account: Account, payload: Any, settings: SandboxSettings, now: float
 
 def _apply(account: Account, record: Any, settings: SandboxSettings, now: float, *, dry_run: bool) -> None:
     kind = cast(dict[str, Any], record).get("type") if isinstance(record, dict) else None
-    if kind not in ("event", "profile", "token"):
+    if kind not in RECORD_TYPES:
         raise Reject(524, "Record type is incorrect", "Record is neither event nor profile")
     fields = cast(dict[str, Any], record)
     truncate = settings.upload_truncate_long_values
@@ -84,11 +94,12 @@ def _apply(account: Account, record: Any, settings: SandboxSettings, now: float,
             account.events.append(Event(profile.object_id, name, ts if ts is not None else int(now), properties))
             account.event_names.add(name)
         return
-    properties = check_profile(fields, truncate=truncate)
+    properties = check_profile(fields, truncate=truncate, operators=settings.profile_operators)
     if not dry_run:
         target = _upsert(account, identity, object_id, social)
         merged = dict(target.data)
-        _merge(merged, properties)  # on a copy: a Reject halfway leaves the profile as it was
+        # On a copy: a Reject halfway leaves the profile as it was.
+        _merge(merged, properties, operators=settings.profile_operators)
         target.data = merged
 
 
@@ -110,12 +121,12 @@ def _upsert(account: Account, identity: str | None, object_id: str | None, socia
     return profile
 
 
-def _merge(data: dict[str, Any], update: dict[str, Any]) -> None:
+def _merge(data: dict[str, Any], update: dict[str, Any], *, operators: bool) -> None:
     """Apply profileData: plain values overwrite, lists are multi-values, `$add`-style operators edit in place."""
     for key, value in update.items():
         if isinstance(value, list):
             data[key] = [str(item) for item in cast(list[Any], value)][-MAX_MULTI_VALUES:]
-        elif isinstance(value, dict) and len(cast(dict[str, Any], value)) == 1:
+        elif operators and isinstance(value, dict) and len(cast(dict[str, Any], value)) == 1:
             _operate(data, key, *next(iter(cast(dict[str, Any], value).items())))
         else:
             data[key] = value

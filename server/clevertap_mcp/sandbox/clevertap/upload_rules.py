@@ -147,8 +147,8 @@ def check_event(
     return name, _check_sizes(properties, 512, truncate=truncate)
 
 
-def check_profile(record: dict[str, Any], *, truncate: bool) -> dict[str, Any]:
-    """The profileData of a valid profile record."""
+def check_profile(record: dict[str, Any], *, truncate: bool, operators: bool = True) -> dict[str, Any]:
+    """The profileData of a valid profile record; `operators` off, `$`-objects are plain nested values."""
     data = record.get("profileData")
     if not isinstance(data, dict):
         raise Reject(555, "Profile structure is incorrect", "profileData must be an object")
@@ -165,7 +165,7 @@ def check_profile(record: dict[str, Any], *, truncate: bool) -> dict[str, Any]:
     if phone is not None and not isinstance(phone, dict) and not (isinstance(phone, str) and _PHONE.match(phone)):
         raise Reject(516, "Phone is incorrect", "Phone must be + followed by the country code and number")
     for key, value in properties.items():
-        if isinstance(value, dict) and any(str(name).startswith("$") for name in cast(dict[str, Any], value)):
+        if operators and isinstance(value, dict) and any(str(n).startswith("$") for n in cast(dict[str, Any], value)):
             _check_operator(key, cast(dict[str, Any], value))
     # 520 covers the age a profile gives: its DOB (a "$D_<epoch seconds>" date, §7.2) or an Age in years.
     dob = properties.get("DOB")

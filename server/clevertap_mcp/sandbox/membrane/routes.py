@@ -51,7 +51,7 @@ from clevertap_mcp.sandbox.membrane.proxy import forward, relay
 from clevertap_mcp.sandbox.membrane.render import action_json, connection_json
 from clevertap_mcp.sandbox.membrane.runs import execute
 from clevertap_mcp.sandbox.membrane.search import ActionCatalog
-from clevertap_mcp.sandbox.membrane.state import Connection, MembraneState, Tenant
+from clevertap_mcp.sandbox.membrane.state import CONNECTION_FILTERS, Connection, MembraneState, Tenant
 from clevertap_mcp.sandbox.membrane.upstream import Upstream
 
 __all__ = ["MAX_INTENT_LENGTH", "MembraneApi", "membrane_error_handler", "route_not_found_handler"]
@@ -106,15 +106,10 @@ class MembraneApi:
         is_test = optional_bool(query, "isTest")
         optional_bool(query, "includeArchived")
         page = page_params(query, default_limit=100)
-        search = (query.get("search") or "").lower()
-        matching = [
-            conn
-            for conn in self.state.connections(tenant)
-            if _filters_match(conn, query)
-            and (connected is None or conn.connected is connected)
-            and (not is_test)
-            and search in conn.name.lower()
-        ]
+        filters = {name: query[name] for name in CONNECTION_FILTERS if query.get(name)}
+        matching = self.state.find_connections(
+            tenant, filters, connected=connected, is_test=is_test, search=query.get("search")
+        )
         items, cursor = page_of(matching, page)
         return JSONResponse(page_body([connection_json(conn) for conn in items], cursor))
 
@@ -173,12 +168,8 @@ class MembraneApi:
         optional_bool(query, "includeArchived")
         page = page_params(query, default_limit=10 if intent else 100)
         conn = self._query_connection(tenant, query)
-        actions = self.catalog.matching(query.get("search"))
-        if (conn is not None and conn.app is None) or not _names_clevertap(query):
-            actions = []
-        if conn is not None and intent is not None:
-            # Ranked only with a connection (§3.3); without one the intent is ignored.
-            actions = self.catalog.ranked(actions, intent)
+        integrations = {name: query[name] for name in ("integrationId", "integrationKey") if query.get(name)}
+        actions = self.catalog.listing(query.get("search"), intent, conn, integrations)
         items, cursor = page_of(actions, page)
         rendered = [action_json(a, integration_id=CLEVERTAP.integration_id, connection=conn) for a in items]
         return JSONResponse(page_body(rendered, cursor))
@@ -234,26 +225,6 @@ class MembraneApi:
 
 def _names_an_integration(selector: str) -> bool:
     return any(selector in (app.integration_key, app.integration_id) for app in KNOWN_APPS)
-
-
-def _names_clevertap(query: Mapping[str, str]) -> bool:
-    """False when an integration filter names an integration other than CleverTap, the only one with actions."""
-    return query.get("integrationId") in (None, "", CLEVERTAP.integration_id) and query.get("integrationKey") in (
-        None,
-        "",
-        CLEVERTAP.integration_key,
-    )
-
-
-def _filters_match(conn: Connection, query: Mapping[str, str]) -> bool:
-    app = conn.app
-    expected: dict[str, str | None] = {
-        "integrationId": app.integration_id if app else None,
-        "integrationKey": app.integration_key if app else None,
-        "connectorId": app.connector_id if app else None,
-        "externalAppId": app.external_app_id if app else None,
-    }
-    return all(not query.get(name) or query.get(name) == value for name, value in expected.items())
 
 
 def membrane_error_handler(request: Request, exc: Exception) -> Response:

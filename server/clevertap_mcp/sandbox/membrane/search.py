@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from clevertap_mcp.sandbox.connector import ACTIONS, ActionSpec
+from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP
 from clevertap_mcp.sandbox.membrane.errors import NotFound
+from clevertap_mcp.sandbox.membrane.state import Connection
 
 __all__ = ["CATALOG", "TITLE_WEIGHT", "ActionCatalog", "CatalogAction", "intent_groups", "stems"]
 
@@ -64,6 +66,12 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"next (page|batch|set|chunk)|more results|keep (going|paging)", " cursor "),
         (r"right now|at the moment|just now|last (5|five) minutes", " realtime "),
         (r"sign(ed)? up|signups?", " profile "),
+        (r"look(ing|ed|s)? up", " lookup "),
+        # "by email" names a person to find, not an email campaign.
+        (
+            r"(by|with|whose|from) (their |the |an? )?(e-?mail|phone|identity|id)( address| number)?",
+            " profile identity ",
+        ),
     )
 )
 # Intent word -> the catalog words it stands for. Both sides are stemmed once at import, so the table is written in
@@ -91,7 +99,8 @@ _SYNONYM_WORDS: dict[str, str] = {
     "yesterday today week weeks month months year days daily weekly monthly since between range period recent": (
         "date range"
     ),
-    "stats statistics metrics performance results result clicks clicked opened delivered delivery conversions": (
+    "stats statistics metrics performance perform performed results result clicks clicked opened delivered delivery "
+    "conversions": (
         "report"
     ),
     "reach estimate estimated preview size": "estimate reach create campaign",
@@ -189,6 +198,18 @@ class ActionCatalog:
             return list(self.actions)
         needle = search.lower()
         return [a for a in self.actions if needle in a.spec.name.lower() or needle in a.spec.key.lower()]
+
+    def listing(
+        self, search: str | None, intent: str | None, conn: Connection | None, integrations: Mapping[str, str]
+    ) -> list[CatalogAction]:
+        """`GET /actions`: the `search` matches; none for a connection of an app without a connector, or when an
+        integration filter names another integration than CleverTap's; ranked by `intent` only with a connection
+        (§3.3: without one the intent is ignored)."""
+        clevertap = {"integrationId": CLEVERTAP.integration_id, "integrationKey": CLEVERTAP.integration_key}
+        if (conn is not None and conn.app is None) or any(clevertap[k] != v for k, v in integrations.items()):
+            return []
+        actions = self.matching(search)
+        return self.ranked(actions, intent) if conn is not None and intent is not None else actions
 
     def score(self, action: CatalogAction, groups: list[frozenset[str]]) -> float:
         """The action's relevance to the intent groups (see the module docstring), rounded to 6 decimals."""

@@ -22,7 +22,7 @@ keeps new ones from parking, so each answers 200 with the current object (§10 #
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -154,6 +154,22 @@ class ChangeFeed:
         return False
 
 
+# The `GET /connections` query filters that name a field of the connection's app.
+CONNECTION_FILTERS = ("integrationId", "integrationKey", "connectorId", "externalAppId")
+
+
+def _app_field(conn: Connection, name: str) -> str | None:
+    app = conn.app
+    if app is None:
+        return None
+    return {
+        "integrationId": app.integration_id,
+        "integrationKey": app.integration_key,
+        "connectorId": app.connector_id,
+        "externalAppId": app.external_app_id,
+    }[name]
+
+
 class MembraneState:
     def __init__(self, settings: SandboxSettings, *, connect_url: str) -> None:
         self.settings = settings
@@ -190,6 +206,28 @@ class MembraneState:
 
     def connections(self, tenant: Tenant) -> Iterator[Connection]:
         return (conn for conn in self._connections.values() if conn.tenant is tenant)
+
+    def find_connections(
+        self,
+        tenant: Tenant,
+        filters: Mapping[str, str],
+        *,
+        connected: bool | None = None,
+        is_test: bool | None = None,
+        search: str | None = None,
+    ) -> list[Connection]:
+        """The `GET /connections` filters: app fields of CONNECTION_FILTERS, `connected`, `search` (a substring of
+        the name); `isTest=true` finds nothing, as the sandbox makes no test connections."""
+        if is_test:
+            return []
+        needle = (search or "").lower()
+        return [
+            conn
+            for conn in self.connections(tenant)
+            if all(value == _app_field(conn, name) for name, value in filters.items())
+            and (connected is None or conn.connected is connected)
+            and needle in conn.name.lower()
+        ]
 
     def connection(self, tenant: Tenant, selector: str) -> Connection:
         """A tenant's connection by id or key; another tenant's is as unknown as a missing one (§7)."""
