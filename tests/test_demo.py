@@ -43,6 +43,12 @@ def test_the_demo_walks_the_whole_flow_and_exits_0(tmp_path: Path) -> None:
         "proxy_request",
     ]
     assert any(line.strip().startswith("→ CLIENT_ACTION_REQUIRED") and "http://127.0.0.1:" in line for line in lines)
+    # While the first call waits on a connection Membrane is still building, the server's progress is shown.
+    first_call = lines[lines.index("[1/6] ensure_connection {}") + 1 :]
+    waiting = first_call[: next(i for i, line in enumerate(first_call) if line.strip().startswith("→"))]
+    assert waiting and all(
+        line == "      … Membrane is setting up connection conn_0001 (BUILDING)…" for line in waiting
+    ), waiting
     assert "      → READY: connection conn_0001" in lines
     assert any(line.strip().startswith("→ real-time-user-count (Real-Time User Count)") for line in lines)
     assert any(line.strip().startswith('→ output {"count": ') for line in lines)

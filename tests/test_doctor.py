@@ -16,6 +16,7 @@ import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
+from clevertap_mcp.commands import utf8_output
 from clevertap_mcp.doctor import Check, expiry_check, packages_check, python_check, run_doctor
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
@@ -153,8 +154,8 @@ async def test_a_connection_waiting_for_the_user_shows_its_connect_link(sandbox_
     code, lines = await doctor(workspace_env(sandbox))
     assert code == 1
     assert lines[-1] == (
-        f"✗ CleverTap connection: {first['connection_id']} is CLIENT_ACTION_REQUIRED; connect link: {link} "
-        f"— fix: open {link} in a browser, connect CleverTap, then run doctor again."
+        f"✗ CleverTap connection: {first['connection_id']} is CLIENT_ACTION_REQUIRED, waiting for someone to connect "
+        f"CleverTap — fix: open {link} in a browser, connect CleverTap, then run doctor again."
     )
     await complete_connect_page(link)
     code, lines = await doctor(workspace_env(sandbox))
@@ -162,10 +163,13 @@ async def test_a_connection_waiting_for_the_user_shows_its_connect_link(sandbox_
 
 
 async def test_connect_creates_the_connection_and_prints_its_link(sandbox_factory: SandboxFactory) -> None:
-    code, lines = await doctor(workspace_env(sandbox_factory()), connect=True)
+    sandbox = sandbox_factory()
+    code, lines = await doctor(workspace_env(sandbox), connect=True)
     assert code == 1
-    assert lines[-1].startswith(
-        "✗ CleverTap connection: conn_0001 created; it is CLIENT_ACTION_REQUIRED; connect link: "
+    assert lines[-1] == (
+        "✗ CleverTap connection: conn_0001 created; it is CLIENT_ACTION_REQUIRED, waiting for someone to connect "
+        f"CleverTap — fix: open {sandbox.base_url}/ui/connect/conn_0001 in a browser, connect CleverTap, then run "
+        "doctor again."
     )
 
 
@@ -208,3 +212,14 @@ def test_the_doctor_command_checks_an_embedded_sandbox_and_exits_0(tmp_path: Pat
     lines = proc.stdout.splitlines()
     assert len(lines) == 7 and all(line.startswith("✓ ") for line in lines)
     assert "(embedded sandbox)" in lines[2]
+
+
+def test_a_stdout_in_a_legacy_code_page_gets_utf8_check_marks_instead_of_a_crash() -> None:
+    # Windows pipes (CI logs) default to cp1252, which has no ✓ or ✗.
+    legacy = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    utf8_output(legacy)
+    legacy.write("✓ Python: 3.11 — ✗ Credentials: none set\n")
+    legacy.flush()
+    buffer = legacy.buffer
+    assert isinstance(buffer, io.BytesIO)
+    assert buffer.getvalue().decode("utf-8") == "✓ Python: 3.11 — ✗ Credentials: none set\n"

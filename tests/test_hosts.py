@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import tomllib
 from pathlib import Path
@@ -23,8 +24,10 @@ from clevertap_mcp.hosts import (
     HostConfigError,
     default_path,
     merge_toml,
+    server_launch,
     snippet,
     toml_tables,
+    uvx_source,
     write_config,
 )
 
@@ -87,6 +90,31 @@ def test_a_sandbox_snippet_passes_the_flag_and_no_credentials(host: str) -> None
 def test_unusable_server_names_are_refused_with_the_rule() -> None:
     with pytest.raises(HostConfigError, match="start with a letter"):
         snippet("cursor", name="my server")
+
+
+def test_run_through_uvx_the_snippet_starts_uvx_from_the_same_source_not_a_path_in_uvs_cache(tmp_path: Path) -> None:
+    # `uvx --from . clevertap-mcp config ...` runs in an environment of uv's cache, gone after `uv cache clean`.
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir()
+    uv.touch()
+    (uv.parent / "uvx").touch()
+    cached = tmp_path / ".cache" / "uv" / "archive-v0" / "jLwY9nQ5b0h0tERr"
+    command, args = server_launch(sandbox=True, prefix=cached, env={"UV": str(uv)})
+    assert command == str(uv.parent / "uvx")
+    # This checkout is installed editable, so PEP 610's record names its path, which uvx can build from.
+    assert args == ["--from", str(Path(__file__).resolve().parent.parent), "clevertap-mcp", "--sandbox"]
+    assert server_launch(sandbox=False, prefix=tmp_path / "venv", env={"UV": str(uv)})[1] == []
+
+
+def test_uvx_rebuilds_from_where_the_install_came_from_else_the_package_name() -> None:
+    assert uvx_source('{"url": "file:///srv/clevertap-mcp", "dir_info": {"editable": true}}') == "/srv/clevertap-mcp"
+    git = '{"url": "https://github.com/o/clevertap-mcp", "vcs_info": {"vcs": "git", "commit_id": "ab12"}}'
+    assert uvx_source(git) == "git+https://github.com/o/clevertap-mcp"
+    assert uvx_source('{"url": "https://files.example/clevertap_mcp-0.1.0.tar.gz", "archive_info": {}}') == (
+        "https://files.example/clevertap_mcp-0.1.0.tar.gz"
+    )
+    assert uvx_source(None) == "clevertap-mcp"
+    assert uvx_source("not json") == "clevertap-mcp"
 
 
 def test_default_paths_follow_each_host_and_operating_system(tmp_path: Path) -> None:
@@ -226,12 +254,24 @@ def test_the_config_command_prints_the_snippet_and_where_it_goes(capsys: pytest.
     assert "config.toml" in err and "--write" in err
 
 
-def test_the_config_command_for_claude_code_also_gives_the_claude_mcp_add_line(
+def test_the_config_command_for_claude_code_also_gives_a_claude_mcp_add_json_line_with_options_first(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert cli.main(["config", "claude-code"]) == 0
     err = capsys.readouterr().err
-    assert "claude mcp add --scope user clevertap -e 'MEMBRANE_TOKEN=<your Membrane token>' -- /" in err
+    line = next(line for line in err.splitlines() if line.startswith("# or: "))
+    words = shlex.split(line.removeprefix("# or: "))
+    # Options before the name, and no variadic -e that would swallow it (anthropics/claude-code#62332).
+    assert words[:6] == ["claude", "mcp", "add-json", "--scope", "user", "clevertap"]
+    assert len(words) == 7
+    entry = json.loads(words[6])
+    launched = snippet("claude-code").entry
+    assert entry == {
+        "type": "stdio",
+        "command": launched["command"],
+        "args": [],
+        "env": {"MEMBRANE_TOKEN": "<your Membrane token>"},
+    }
 
 
 def test_the_config_command_writes_and_reports_failures_without_a_traceback(

@@ -6,6 +6,8 @@ Each command's module is imported only when that command runs, so the stdio serv
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import shlex
 import sys
@@ -14,7 +16,7 @@ from typing import Any
 
 from clevertap_mcp.hosts import HOSTS
 
-__all__ = ["TTY_HINT", "add_commands", "tty_hint"]
+__all__ = ["TTY_HINT", "add_commands", "tty_hint", "utf8_output"]
 
 TTY_HINT = (
     "clevertap-mcp: this is an MCP server speaking JSON-RPC on stdin/stdout, waiting for an MCP host to talk to it. "
@@ -38,7 +40,7 @@ def tty_hint(stdin: Any = None, stderr: Any = None) -> None:
 
 def add_commands(sub: Any) -> None:
     """Register the subcommands on the CLI's subparsers; each sets `handler`."""
-    demo = sub.add_parser("demo", help="see it work: drive `clevertap-mcp --sandbox` through the agent flow")
+    demo = sub.add_parser("demo", help="see it work: drive the server on the built-in sandbox through the agent flow")
     demo.set_defaults(handler=_demo)
 
     doctor = sub.add_parser("doctor", help="check versions, credentials, token, Membrane and the CleverTap connection")
@@ -66,6 +68,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     from clevertap_mcp.demo import run_demo
 
+    utf8_output(sys.stdout)
     return anyio.run(run_demo, sys.stdout)
 
 
@@ -75,12 +78,27 @@ def _doctor(args: argparse.Namespace) -> int:
     from clevertap_mcp.doctor import run_doctor
 
     sandbox = bool(args.doctor_sandbox or args.sandbox)
+    utf8_output(sys.stdout)
     return anyio.run(lambda: run_doctor(os.environ, sys.stdout, sandbox=sandbox, connect=args.connect))
 
 
+def utf8_output(stream: Any) -> None:
+    """✓, ✗ and → must not crash a run whose stdout is a pipe in a legacy code page (Windows CI logs use cp1252):
+    such a stream is switched to UTF-8, which every log viewer reads, instead of raising UnicodeEncodeError."""
+    try:
+        "✓✗→…—".encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
+
+
 def _claude_add(name: str, command: str, args: list[str], sandbox: bool) -> str:
-    env = [] if sandbox else ["-e", "MEMBRANE_TOKEN=<your Membrane token>"]
-    return shlex.join(["claude", "mcp", "add", "--scope", "user", name, *env, "--", command, *args])
+    # add-json rather than `add -e KEY=VALUE`: `claude mcp add` wants every option before the name, yet its
+    # variadic -e then swallows the name (anthropics/claude-code#62332); one JSON argument parses the same everywhere.
+    entry: dict[str, Any] = {"type": "stdio", "command": command, "args": args}
+    if not sandbox:
+        entry["env"] = {"MEMBRANE_TOKEN": "<your Membrane token>"}
+    return shlex.join(["claude", "mcp", "add-json", "--scope", "user", name, json.dumps(entry)])
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -1,9 +1,12 @@
 """`clevertap-mcp demo`: the flow an agent follows, run for real and narrated.
 
-It starts `clevertap-mcp --sandbox` as a stdio subprocess, drives it with the SDK's MCP client (ensure → the connect
-link → completing it, as a user would in the browser → ensure again → search → run → proxy) and prints each call and
-a shortened result. Nothing it prints can hold a token: tool results never carry one, and the connect form's
-passcode is the sandbox's demo account, sent but never shown.
+It serves the built-in sandbox on 127.0.0.1, starts `clevertap-mcp` as a stdio subprocess pointed at it (as a host
+would, credentials in its environment), drives it with the SDK's MCP client (ensure → the connect link → completing
+it, as a user would in the browser → ensure again → search → run → proxy) and prints each call, the server's
+progress while a call waits, and a shortened result. The sandbox builds each new connection for a few polls, as
+Membrane does, so the first call shows the progress an agent sees. Nothing it prints can hold a token: tool results
+never carry one, the demo workspace's secret stays in the server's environment, and the connect form's passcode is
+the sandbox's demo account, sent but never shown.
 """
 
 from __future__ import annotations
@@ -22,13 +25,20 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, TextContent
 
-from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION
+from clevertap_mcp.sandbox.settings import (
+    DEMO_CLEVERTAP_ACCOUNT_ID,
+    DEMO_CLEVERTAP_PASSCODE,
+    DEMO_CLEVERTAP_REGION,
+    SandboxSettings,
+)
 
 __all__ = ["DemoFailed", "run_demo"]
 
 STEPS = 6
 STEP_TIMEOUT_SECONDS = 60
 MAX_SHOWN = 220
+# GET polls for which the sandbox answers BUILDING before a new connection needs the user: progress to show.
+BUILDING_POLLS = 1
 # Passed through to the server; hosts do the same (HOME, PATH and the like), never the caller's credentials.
 _PASSED_ENV = ("HOME", "PATH", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL")
 
@@ -126,6 +136,16 @@ def _server_env() -> dict[str, str]:
     return {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
 
 
+def _sandbox_env(base_url: str, settings: SandboxSettings) -> dict[str, str]:
+    """What a host's `env` block would hold for this Membrane: its URL and the demo workspace's key and secret."""
+    return {
+        "MEMBRANE_API_URL": base_url,
+        "MEMBRANE_WORKSPACE_KEY": settings.workspace_key,
+        "MEMBRANE_WORKSPACE_SECRET": settings.workspace_secret,
+        "MEMBRANE_TENANT_KEY": settings.tenant_key,
+    }
+
+
 def _tail(errlog: IO[str]) -> str:
     errlog.seek(0)
     lines = [line.strip() for line in errlog.read().splitlines() if line.strip()]
@@ -133,11 +153,26 @@ def _tail(errlog: IO[str]) -> str:
 
 
 async def run_demo(out: TextIO, *, server_args: Sequence[str] | None = None) -> int:
-    """Run the flow against a fresh server subprocess; 0 when every step worked, 1 otherwise (with the reason)."""
-    args = list(server_args) if server_args is not None else ["-m", "clevertap_mcp", "--sandbox"]
-    params = StdioServerParameters(command=sys.executable, args=args, env=_server_env())
+    """Run the flow against a fresh server subprocess on a fresh sandbox; 0 when every step worked, 1 otherwise
+    (with the reason). `server_args` replaces the server's command line and leaves it without the sandbox."""
     narrator = _Narrator(out)
-    narrator.say("clevertap-mcp demo: `clevertap-mcp --sandbox` as a stdio subprocess, driven by a real MCP client")
+    if server_args is not None:
+        return await _drive(narrator, list(server_args), _server_env())
+    from clevertap_mcp.sandbox.server import SandboxServer
+
+    settings = SandboxSettings(building_polls=BUILDING_POLLS)
+    sandbox = SandboxServer(settings)
+    sandbox.start()
+    try:
+        narrator.say(f"clevertap-mcp demo: the built-in sandbox (Membrane and CleverTap) at {sandbox.base_url}")
+        return await _drive(narrator, ["-m", "clevertap_mcp"], _server_env() | _sandbox_env(sandbox.base_url, settings))
+    finally:
+        sandbox.stop()
+
+
+async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str]) -> int:
+    params = StdioServerParameters(command=sys.executable, args=args, env=env)
+    narrator.say("starting `clevertap-mcp` as a stdio subprocess, driven by a real MCP client…")
     started = time.perf_counter()
     failure: str | None = None
     with tempfile.TemporaryFile("w+", encoding="utf-8") as errlog:

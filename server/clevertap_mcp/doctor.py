@@ -188,7 +188,8 @@ def connection_check(connections: list[Connection], *, created: bool = False) ->
         return Check(
             False,
             label,
-            f"{conn.id} {verb} {state}" + (f"; connect link: {link}" if link else ""),
+            # The link is in the fix, once: the line stays short enough to read in a terminal.
+            f"{conn.id} {verb} {state}, waiting for someone to connect CleverTap",
             f"{where} in a browser, connect CleverTap, then run doctor again.",
         )
     if state == BUILDING:

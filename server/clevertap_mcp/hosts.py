@@ -9,7 +9,7 @@ Formats and default locations (checked against each host's documentation):
     vscode          .vscode/mcp.json (the workspace)      {"servers": {NAME: {"type": "stdio", ...}}, "inputs": [...]}
     codex           ~/.codex/config.toml ($CODEX_HOME)    [mcp_servers.NAME] command, args; [mcp_servers.NAME.env]
     claude-code     .mcp.json (the project)               {"mcpServers": {NAME: {"type": "stdio", ...}}}, ${VAR}
-                    expanded by Claude Code; or `claude mcp add`
+                    expanded by Claude Code; or `claude mcp add-json`
 
 Merging keeps every other server and setting, backs the old file up next to it, and refuses (writing nothing) when
 the existing file is not something it can edit safely.
@@ -38,6 +38,7 @@ __all__ = [
     "merge_toml",
     "server_launch",
     "snippet",
+    "uvx_source",
     "write_config",
 ]
 
@@ -48,6 +49,8 @@ DEFAULT_NAME = "clevertap"
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 VSCODE_TOKEN_INPUT = "membrane-token"  # noqa: S105 - the id of VS Code's prompt, not a token
 _BARE_TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+# Directories of uv's cache that hold the environments `uvx` builds (archive-v0, environments-v2, ...).
+_UV_CACHED_ENVIRONMENT = re.compile(r"^(archive|environments)-v\d+$")
 
 
 class HostConfigError(Exception):
@@ -63,9 +66,14 @@ class Snippet:
     inputs: tuple[dict[str, Any], ...] = ()
 
 
-def server_launch(*, sandbox: bool) -> tuple[str, list[str]]:
+def server_launch(
+    *, sandbox: bool, prefix: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[str, list[str]]:
     """An absolute command and its arguments: hosts start servers without the user's shell PATH."""
     args = ["--sandbox"] if sandbox else []
+    uvx = _uvx_launch(Path(sys.prefix) if prefix is None else prefix, os.environ if env is None else env)
+    if uvx is not None:
+        return uvx[0], [*uvx[1], *args]
     script = "clevertap-mcp.exe" if os.name == "nt" else "clevertap-mcp"
     # Not resolved: a virtualenv's python is a symlink, and the script lives next to the link, not its target.
     beside = Path(sys.executable).absolute().parent / script
@@ -75,6 +83,47 @@ def server_launch(*, sandbox: bool) -> tuple[str, list[str]]:
     if found:
         return str(Path(found).absolute()), args
     return str(Path(sys.executable).absolute()), ["-m", "clevertap_mcp", *args]
+
+
+def _uvx_launch(prefix: Path, env: Mapping[str, str]) -> tuple[str, list[str]] | None:
+    """`uvx --from SOURCE clevertap-mcp` when this process runs in a throwaway environment of uv's cache (as under
+    `uvx --from . clevertap-mcp config ...`): a path inside it is gone after `uv cache clean` or a rebuild."""
+    if not any(_UV_CACHED_ENVIRONMENT.match(part) for part in prefix.parts):
+        return None
+    name = "uvx.exe" if os.name == "nt" else "uvx"
+    beside_uv = Path(env["UV"]).with_name(name) if env.get("UV") else None  # uv tells the tools it runs where it is
+    found = shutil.which(name)
+    command = str(beside_uv) if beside_uv is not None and beside_uv.is_file() else found or name
+    return command, ["--from", uvx_source(_direct_url()), "clevertap-mcp"]
+
+
+def _direct_url() -> str | None:
+    from importlib import metadata  # imported here: the stdio server imports this module and starts no slower
+
+    try:
+        return metadata.distribution("clevertap-mcp").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def uvx_source(direct_url: str | None) -> str:
+    """What `uvx --from` needs to build this install again (PEP 610's record of where it came from): its local
+    path, its VCS or archive URL, else the package's name on the index."""
+    try:
+        info: Any = json.loads(direct_url) if direct_url else None
+    except json.JSONDecodeError:
+        info = None
+    url: Any = cast(dict[str, Any], info).get("url") if isinstance(info, dict) else None
+    if not isinstance(url, str) or not url:
+        return "clevertap-mcp"
+    if url.startswith("file://"):
+        from urllib.parse import urlparse
+        from urllib.request import url2pathname
+
+        return url2pathname(urlparse(url).path)
+    vcs_info: Any = cast(dict[str, Any], info).get("vcs_info")
+    vcs: Any = cast(dict[str, Any], vcs_info).get("vcs") if isinstance(vcs_info, dict) else None
+    return f"{vcs}+{url}" if isinstance(vcs, str) else url
 
 
 def _env(host: str, sandbox: bool) -> dict[str, str]:
