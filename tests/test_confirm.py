@@ -6,10 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.context import ClientRequestContext
-from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult, ErrorData
+from mcp_types import (
+    CallToolResult,
+    ElicitRequestFormParams,
+    ElicitRequestParams,
+    ElicitResult,
+    ErrorData,
+    InputRequiredResult,
+    InputResponses,
+)
 
+from clevertap_mcp import confirm, policy
 from clevertap_mcp.config import ConfirmMode, Settings, SettingsError, with_safety
 from clevertap_mcp.sandbox.server import SandboxServer
 
@@ -164,6 +173,143 @@ async def test_the_proxy_equivalent_of_a_delete_is_confirmed_too(ready_sandbox: 
     assert len(await upstream(ready_sandbox, "/1/delete/profiles.json")) == 1
 
 
+# (method, path, body, raw_body, effect or None when not asked about), for every endpoint in clevertap-api.md.
+RISKY_PROXY_TABLE: list[tuple[str, str, Any, str, str | None]] = [
+    ("POST", "/1/delete/profiles.json", {"identity": "u-1"}, "", "delete"),
+    ("POST", "/1/demerge/profiles.json", {"identities": ["u-1"]}, "", "delete"),
+    ("POST", "/1/targets/stop.json", {"id": 1}, "", "stop"),
+    ("POST", "/1/targets/create.json", CAMPAIGN, "", "send"),
+    ("POST", "/1/targets/create.json", {**CAMPAIGN, "estimate_only": "true"}, "", "send"),
+    ("POST", "/1/targets/create.json", None, '{"estimate_only": true}', None),
+    # Python keeps the last of two equal keys, a backend may keep the first: never taken as an estimate.
+    ("POST", "/1/targets/create.json", None, '{"estimate_only": false, "estimate_only": true}', "send"),
+    ("POST", "/1/targets/create.json", None, "estimate_only=true", "send"),
+    ("POST", "/1/send/push.json", {"to": {"Identity": ["u-1"]}}, "", "send"),
+    ("POST", "/1/send/email.json", {}, "", "send"),
+    ("POST", "/1/send/sms.json", {}, "", "send"),
+    ("POST", "/1/send/webpush.json", {}, "", "send"),
+    ("POST", "/1/Delete/Profiles.json", {}, "", "delete"),
+    ("POST", "/1/TARGETS/stop.json?id=1", {}, "", "stop"),
+    ("PUT", "/1/targets/stop.json", {}, "", "stop"),
+    ("GET", "/1/delete/profiles.json", None, "", "delete"),
+    ("POST", "/1/some/new/endpoint.json", {}, "", "unknown"),
+    ("POST", "/2/targets/create.json", CAMPAIGN, "", "unknown"),
+    ("DELETE", "/1/profile.json", None, "", "unknown"),
+    ("POST", "/1/upload", {"d": []}, "", None),
+    ("POST", "/1/upload?dryRun=1", {"d": []}, "", None),
+    ("GET", "/1/profile.json?identity=u-1", None, "", None),
+    ("POST", "/1/events.json", {}, "", None),
+    ("POST", "/1/profiles.json", {}, "", None),
+    ("POST", "/1/counts/events.json", {}, "", None),
+    ("POST", "/1/counts/profiles.json", {}, "", None),
+    ("POST", "/1/counts/trends.json", {}, "", None),
+    ("POST", "/1/counts/top.json", {}, "", None),
+    ("POST", "/1/now.json", {}, "", None),
+    ("POST", "/1/targets/list.json", {}, "", None),
+    ("POST", "/1/targets/result.json", {}, "", None),
+    ("POST", "/1/message/report.json", {}, "", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "raw_body", "effect"), RISKY_PROXY_TABLE)
+def test_proxied_deletes_stops_sends_and_unknown_writes_are_asked_about_in_any_form(
+    method: str, path: str, body: Any, raw_body: str, effect: str | None
+) -> None:
+    risky = policy.risky_proxy(method, path, body, raw_body)
+    assert (risky.effect if risky else None) == effect
+
+
+@pytest.mark.parametrize(
+    ("key", "action_input", "effect"),
+    [
+        ("delete-user-profile", {"identity": "u-1"}, "delete"),
+        ("stop-campaign", {"id": 1}, "stop"),
+        ("create-campaign", CAMPAIGN, "send"),
+        ("create-campaign", {**CAMPAIGN, "estimate_only": True}, None),
+        ("create-campaign", {**CAMPAIGN, "estimate_only": "true"}, "send"),
+        ("Delete-User-Profile", {"identity": "u-1"}, "unknown"),
+        ("act_09", {}, "unknown"),
+        ("upload-events", {}, None),
+        ("get-events", {}, None),
+    ],
+)
+def test_actions_that_delete_stop_send_or_are_unknown_are_asked_about(
+    key: str, action_input: dict[str, Any], effect: str | None
+) -> None:
+    risky = policy.risky_action(key, action_input)
+    assert (risky.effect if risky else None) == effect
+
+
+def test_the_question_stays_readable_whatever_the_agent_sends() -> None:
+    huge = "x" * 100_000
+    campaign = {**CAMPAIGN, "name": huge, "when": huge, "where": {"event_name": huge, "from": huge, "to": huge}}
+    sends = {"to": {f"Identity{i}": [huge] * 50 for i in range(50)}}
+    risky_calls = [
+        policy.risky_action("create-campaign", campaign),
+        policy.risky_action("stop-campaign", {"id": huge}),
+        policy.risky_action("delete-user-profile", {"identity": [huge] * 1000}),
+        policy.risky_action("act_09", {"anything": huge}),
+        policy.risky_proxy("POST", "/1/send/push.json", sends, ""),
+    ]
+    for risky in risky_calls:
+        assert risky is not None
+        text = confirm.question(risky, call="run_action", connection="conn_1", estimates={"android": 1})
+        assert len(text) < 5000 and "Tick the box" in text
+
+
+async def test_a_mis_cased_proxied_delete_is_asked_about_and_declining_sends_nothing(
+    ready_sandbox: SandboxServer,
+) -> None:
+    user = User("decline")
+    request = {"path": "/1/Delete/profiles.json", "method": "POST", "body": {"identity": "u-1"}}
+    async with mcp_client(ready_sandbox.base_url, demo_token(), elicitation_callback=user) as client:
+        await connected(client)
+        text = error_text(await call(client, "proxy_request", request))
+    assert "did not confirm" in text
+    assert "Delete CleverTap user profiles: identity u-1" in user.asked[0].message
+    log = await control(ready_sandbox, "GET", "/requests")
+    assert not [e for e in log["items"] if "/proxy/" in e["path"]]
+
+
+async def test_a_proxied_write_to_an_endpoint_this_server_does_not_know_is_asked_about(
+    ready_sandbox: SandboxServer,
+) -> None:
+    user = User("decline")
+    request = {"path": "/1/profiles/purge.json", "method": "POST", "body": {"all": True}}
+    async with mcp_client(ready_sandbox.base_url, demo_token(), elicitation_callback=user) as client:
+        await connected(client)
+        error_text(await call(client, "proxy_request", request))
+    assert "a CleverTap request to an endpoint this server does not know" in user.asked[0].message
+    assert "proxy_request POST /1/profiles/purge.json" in user.asked[0].message
+    log = await control(ready_sandbox, "GET", "/requests")
+    assert not [e for e in log["items"] if "/proxy/" in e["path"]]
+
+
+async def test_a_campaign_body_that_reads_two_ways_is_shown_as_sent_and_never_previewed(
+    ready_sandbox: SandboxServer,
+) -> None:
+    user = User("decline")
+    raw = '{"name": "Two ways", "target_mode": "push", "estimate_only": false, "estimate_only": true}'
+    request = {"path": "/1/targets/create.json", "method": "POST", "raw_body": raw}
+    async with mcp_client(ready_sandbox.base_url, demo_token(), elicitation_callback=user) as client:
+        await connected(client)
+        error_text(await call(client, "proxy_request", request))
+    (asked,) = user.asked
+    assert "cannot read as one JSON object" in asked.message and raw in asked.message
+    assert "Estimated reach" not in asked.message
+    assert not await upstream(ready_sandbox, "/1/targets/create.json")  # no preview run on a guess, nothing sent
+
+
+async def test_a_get_with_a_body_is_refused_before_anything_is_sent(ready_sandbox: SandboxServer) -> None:
+    request = {"path": "/1/delete/profiles.json", "method": "GET", "body": {"identity": "u-1"}}
+    async with mcp_client(ready_sandbox.base_url, demo_token(), confirm="never") as client:
+        await connected(client)
+        text = error_text(await call(client, "proxy_request", request))
+    assert "A GET carries no body" in text and "use POST" in text
+    log = await control(ready_sandbox, "GET", "/requests")
+    assert not [e for e in log["items"] if "/proxy/" in e["path"]]
+
+
 async def test_reads_uploads_and_estimates_are_never_asked_about(ready_sandbox: SandboxServer) -> None:
     user = User("decline")
     async with mcp_client(ready_sandbox.base_url, demo_token(), elicitation_callback=user) as client:
@@ -227,3 +373,43 @@ def test_the_default_confirm_mode_asks_where_the_client_can() -> None:
 def test_an_unknown_confirm_mode_is_an_error_naming_the_choices() -> None:
     with pytest.raises(SettingsError, match="one of never, elicit, required"):
         with_safety(BASE, {"CLEVERTAP_MCP_CONFIRM": "sometimes"})
+
+
+async def resume_accepted(client: Client, arguments: dict[str, Any], request_state: str) -> str:
+    """Calls run_action again as a 2026-07-28 client resuming with a ticked "accept"; the refusal text."""
+    accepted: InputResponses = {"confirm": ElicitResult(action="accept", content={"confirm": True})}
+    try:
+        result = await client.session.call_tool(
+            "run_action", arguments, input_responses=accepted, request_state=request_state, allow_input_required=True
+        )
+    except MCPError as exc:
+        return exc.error.message
+    assert isinstance(result, CallToolResult)
+    return error_text(result)
+
+
+async def test_a_confirmation_given_for_one_call_cannot_let_another_through(ready_sandbox: SandboxServer) -> None:
+    user = User("accept")
+    async with mcp_client(ready_sandbox.base_url, demo_token(), elicitation_callback=user) as client:
+        await connected(client)
+        pending = await client.session.call_tool("run_action", DELETE, allow_input_required=True)
+        assert isinstance(pending, InputRequiredResult) and pending.request_state
+        other = {**DELETE, "input": {"identity": ["u-1", "u-2", "u-3"]}}
+        # The SDK binds the sealed state to the arguments; the server's digest would refuse it too.
+        refusal = await resume_accepted(client, other, pending.request_state)
+    assert "Invalid or expired requestState" in refusal
+    assert not await upstream(ready_sandbox, "/1/delete/profiles.json")
+
+
+async def test_a_confirmation_does_not_carry_over_to_another_default_connection(ready_sandbox: SandboxServer) -> None:
+    user = User("accept")
+    async with mcp_client(ready_sandbox.base_url, demo_token(), elicitation_callback=user) as client:
+        await connected(client)
+        pending = await client.session.call_tool("run_action", DELETE, allow_input_required=True)
+        assert isinstance(pending, InputRequiredResult) and pending.request_state
+        # Same arguments, but the default connection (used when none is given) is now another one.
+        second = await control(ready_sandbox, "POST", "/connections", {"name": "Second account"})
+        ok(await call(client, "ensure_connection", {"connection_id": second["id"]}))
+        refusal = await resume_accepted(client, DELETE, pending.request_state)
+    assert "confirmation given for a different call" in refusal and "nothing was sent" in refusal
+    assert not await upstream(ready_sandbox, "/1/delete/profiles.json")

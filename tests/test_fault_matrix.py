@@ -23,7 +23,7 @@ from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.membrane.client import MAX_RESPONSE_BYTES
 from clevertap_mcp.membrane.retry import INITIAL_BACKOFF_SECONDS, RETRY_AFTER_CAP_SECONDS
 
-from helpers import FAKE_API_URL, FakeMembrane, RecordedSleep, call, mcp_client, ok, recorded_retry, text_of
+from helpers import FAKE_API_URL, FakeAnswer, FakeMembrane, RecordedSleep, call, mcp_client, ok, recorded_retry, text_of
 from leakcheck import LEAK_TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -238,6 +238,30 @@ async def test_a_rate_limit_that_outlasts_every_attempt_says_how_long_to_wait() 
         text = text_of(await call(c, "run_action", COLUMNS["run_action"][1]))
     assert "Nothing was changed. Wait 12 s, then try again" in text
     assert sleep.delays == [12.0, 12.0]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [lambda: httpx2.ReadTimeout("timed out"), lambda: membrane_error(503, "internal", "Service unavailable")],
+    ids=["read timeout", "503"],
+)
+async def test_a_known_read_action_is_asked_again_after_a_lost_answer(fault: Callable[[], FakeAnswer]) -> None:
+    wire = FakeMembrane(fault())
+    sleep = RecordedSleep()
+    read = {"action_id": "get-event-count", "input": {"event_name": "Charged"}, "connection_id": "conn_1"}
+    async with mcp_client(FAKE_API_URL, _token(), transport=wire, retry=recorded_retry(sleep)) as client:
+        assert ok(await call(client, "run_action", read))["output"] == {"count": 1}
+    assert [r.url.path for r in wire.requests] == ["/actions/get-event-count/run"] * 2
+    assert len(sleep.delays) == 1
+
+
+async def test_a_read_whose_answer_stays_lost_says_nothing_changed_not_that_it_may_have_run() -> None:
+    wire = FakeMembrane(*[httpx2.ReadTimeout("timed out") for _ in range(3)])
+    read: dict[str, Any] = {"action_id": "get-event-count", "input": {}, "connection_id": "conn_1"}
+    async with mcp_client(FAKE_API_URL, _token(), transport=wire, retry=recorded_retry(RecordedSleep())) as client:
+        text = text_of(await call(client, "run_action", read))
+    assert "Nothing was changed (this was a read)" in text and "may or may not have run" not in text
+    assert len(wire.requests) == 3
 
 
 def matrix_markdown() -> str:

@@ -16,9 +16,10 @@ from mcp_types import CallToolResult, TextContent, TextResourceContents
 
 from clevertap_mcp.budget import RESULTS_URI, Budget, ResultStore
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS, MIN_MAX_OUTPUT_CHARS
+from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import call, demo_token, error_text, mcp_client, ok, text_of
+from helpers import FAKE_API_URL, FAKE_CONNECTION, FakeMembrane, call, demo_token, error_text, mcp_client, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -127,6 +128,39 @@ async def test_a_large_action_output_is_cut_within_a_configured_budget_and_reass
     assert full["action_run_id"] == shown["action_run_id"]
     assert len(full["output"]["records"]) == PROFILES
     assert full["output"]["records"][: len(kept)] == kept
+
+
+async def test_search_results_over_the_budget_say_how_many_actions_were_left_out(big_sandbox: SandboxServer) -> None:
+    async with mcp_client(big_sandbox.base_url, demo_token(), max_output_chars=MIN_MAX_OUTPUT_CHARS) as client:
+        ok(await call(client, "ensure_connection"))
+        answer = await call(client, "search_actions", {"intent": "CleverTap users events campaigns", "limit": 50})
+        shown = ok(answer)
+        joined = json.loads(await read_all_pages(client, notice_of(shown, MIN_MAX_OUTPUT_CHARS)))
+    assert len(text_of(answer)) <= MIN_MAX_OUTPUT_CHARS
+    (cut,) = shown["truncated"]["cuts"]
+    total = len(joined["actions"])
+    assert cut == {
+        "path": "actions",
+        "kept": len(shown["actions"]),
+        "omitted": total - len(shown["actions"]),
+        "unit": "items",
+    }
+    assert 0 < len(shown["actions"]) < total
+    assert joined["actions"][: len(shown["actions"])] == shown["actions"]
+
+
+async def test_an_ensure_connection_result_is_held_to_the_budget_too() -> None:
+    wire = FakeMembrane()
+    # Membrane's instructions for the user are passed on as they come, so they can be as long as Membrane likes.
+    action = {"type": "connect", "description": "Connect CleverTap. " * 3000, "uiUrl": "http://127.0.0.1:9/connect"}
+    wire.connection = {**FAKE_CONNECTION, "state": "CLIENT_ACTION_REQUIRED", "clientAction": action}
+    async with mcp_client(
+        FAKE_API_URL, StaticToken("t0ken-budget", origin="test"), transport=wire, max_output_chars=MIN_MAX_OUTPUT_CHARS
+    ) as client:
+        answer = await call(client, "ensure_connection", {"connection_id": "conn_1"})
+    shown = ok(answer)
+    assert len(text_of(answer)) <= MIN_MAX_OUTPUT_CHARS
+    assert shown["truncated"]["cuts"][0]["unit"] == "characters" and shown["truncated"]["cuts"][0]["omitted"] > 0
 
 
 async def test_a_result_within_the_budget_is_passed_untouched(big_sandbox: SandboxServer) -> None:

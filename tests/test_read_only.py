@@ -44,6 +44,14 @@ PROXY_TABLE = [
     ("PUT", "/1/now.json", False),
     ("PATCH", "/1/profiles.json", False),
     ("DELETE", "/1/profile.json", False),
+    # Odd forms of write paths stay writes: another case, a query, a GET or HEAD to a known write path.
+    ("POST", "/1/Delete/Profiles.json", False),
+    ("POST", "/1/SEND/PUSH.JSON?x=1", False),
+    ("GET", "/1/delete/profiles.json?identity=u-1", False),
+    ("HEAD", "/1/targets/stop.json", False),
+    ("GET", "/1/UPLOAD", False),
+    # A read path in another case is not taken as a read: only the exact documented form is.
+    ("POST", "/1/EVENTS.json", False),
 ]
 
 
@@ -117,6 +125,35 @@ async def test_read_only_mode_lets_reads_through_the_proxy_and_refuses_writes_un
     assert "POST /1/upload may change data" in refused and "read-only mode" in refused
     proxied = [p for p in await sent_paths(ready_sandbox) if "/proxy/" in p]
     assert len(proxied) == 1 and proxied[0].endswith("/1/now.json")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"path": "/1/Delete/profiles.json", "method": "POST", "body": {"identity": "u-1"}},
+        {"path": "/1/{a}/{b}", "method": "POST", "path_params": {"a": "targets", "b": "stop.json"}, "body": {"id": 1}},
+        {"path": "/1/send/push.json", "method": "PUT", "body": {"to": {"Identity": ["u-1"]}}},
+        {"path": "/1/delete/profiles.json?identity=u-1", "method": "GET"},
+        {"path": "/1/now.json", "method": "POST", "headers": {"X-HTTP-Method-Override": "DELETE"}, "body": {}},
+    ],
+    ids=["mis-cased path", "path_params", "another method", "GET to a write path", "method override header"],
+)
+async def test_read_only_mode_cannot_be_slipped_past_through_the_proxy(
+    ready_sandbox: SandboxServer, request_: dict[str, Any]
+) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token(), read_only=True) as client:
+        ok(await call(client, "ensure_connection"))
+        text = error_text(await call(client, "proxy_request", request_))
+    assert "Refused" in text
+    assert not [p for p in await sent_paths(ready_sandbox) if "/proxy/" in p]
+
+
+async def test_read_only_mode_refuses_a_mis_cased_action_key(ready_sandbox: SandboxServer) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token(), read_only=True) as client:
+        ok(await call(client, "ensure_connection"))
+        text = error_text(await call(client, "run_action", {"action_id": "Delete-User-Profile", "input": {}}))
+    assert "Delete-User-Profile is not a known read" in text
+    assert not [p for p in await sent_paths(ready_sandbox) if p.endswith("/run")]
 
 
 async def test_read_only_mode_is_advertised_in_the_tool_list() -> None:

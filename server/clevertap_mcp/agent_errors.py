@@ -89,7 +89,15 @@ def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
         return f"{exc}.{tail}"
     assert isinstance(exc, APIError)
     if isinstance(exc, ActionRunError):
-        return f"The action ran and failed: {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)}"
+        failed = f"The action ran and failed: {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)}"
+        if may_have_acted:
+            # A run fails too when CleverTap's answer is lost after CleverTap acted (a dropped connection, a
+            # timeout): only CleverTap rejecting the input proves that nothing changed.
+            return (
+                f"{failed} Unless this says CleverTap rejected the input, the change may have been made before the "
+                f"failure: {MAY_HAVE_RUN}"
+            )
+        return failed
     if isinstance(exc, ConnectionUnusableError):
         return (
             f"The connection cannot be used now: {exc.message}. Nothing was run. Call ensure_connection to check it "

@@ -84,8 +84,16 @@ def api_url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+        has_userinfo = "@" in parts.netloc
     except ValueError:
-        usable = False
+        usable, has_userinfo = False, False
+    if has_userinfo:
+        # A user name or password in the URL would ride along as Basic auth and be quoted in every connect error.
+        return (
+            "MEMBRANE_API_URL (or MEMBRANE_API_URI) carries a user name or password (`user:pass@`), so nothing was "
+            "sent. Remove it: Membrane authenticates with MEMBRANE_TOKEN or MEMBRANE_WORKSPACE_KEY/SECRET. Then "
+            "restart the server."
+        )
     if usable:
         return None
     return (

@@ -49,6 +49,7 @@ FORM_SCHEMA: dict[str, Any] = {
 # What a confirmation lists at most of the profiles it deletes or the recipients it sends to.
 MAX_LISTED = 10
 MAX_SHOWN_INPUT = 500
+MAX_SHOWN_ITEM = 120
 
 DECLINED = (
     "The user did not confirm, so nothing was sent to CleverTap. Do not retry on your own: ask the user what they "
@@ -145,9 +146,15 @@ def _unsupported(mode: ConfirmMode) -> None:
 # --- what the user is shown -------------------------------------------------------------------------------------
 
 
+def _short(value: Any, limit: int = MAX_SHOWN_INPUT) -> str:
+    # Every value here comes from the agent: none may grow the question beyond what a user can read.
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _listed(value: Any) -> str:
     items: list[Any] = list(value) if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
-    shown = ", ".join(str(v) for v in items[:MAX_LISTED])
+    shown = ", ".join(_short(v, MAX_SHOWN_ITEM) for v in items[:MAX_LISTED])
     more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
     return f"{shown}{more} ({len(items)} in all)"
 
@@ -157,42 +164,52 @@ def _reach(estimates: Any) -> str:
         return "Estimated reach: unknown (CleverTap gave no estimate)."
     counts: dict[str, Any] = {str(k): v for k, v in cast(dict[Any, Any], estimates).items()}
     total = sum(v for v in counts.values() if isinstance(v, int | float))
-    parts = ", ".join(f"{k} {v}" for k, v in counts.items())
+    parts = _short(", ".join(f"{k} {v}" for k, v in counts.items()))
     return f"Estimated reach: {total:g} users ({parts})."
 
 
 def question(risky: Risky, *, call: str, connection: str, estimates: Any = None, preview_problem: str = "") -> str:
     """The sentence the user confirms: what, on which connection, to whom, and a campaign's reach."""
     p = risky.payload
-    if risky.effect == "unknown":
-        shown = json.dumps(p, default=str)
-        shown = shown if len(shown) <= MAX_SHOWN_INPUT else shown[:MAX_SHOWN_INPUT] + "…"
+    if risky.unreadable_body is not None:
+        verb = {"delete": "Delete or demerge", "stop": "Stop", "send": "Send or create", "unknown": "Change"}
         what = (
-            f"Run a CleverTap action this server does not know, so it may change, delete or send data. Input: {shown}"
+            f"{verb[risky.effect]} something in CleverTap, with a request body this server cannot read as one JSON "
+            f"object (not JSON, not an object, or a repeated key), so it cannot say what or to whom. Body as sent: "
+            f"{_short(risky.unreadable_body)}"
+        )
+    elif risky.effect == "unknown":
+        thing = "a CleverTap request to an endpoint" if call.startswith("proxy_request") else "a CleverTap action"
+        what = (
+            f"Run {thing} this server does not know, so it may change, delete or send data. "
+            f"Input: {_short(json.dumps(p, default=str))}"
         )
     elif risky.effect == "delete":
         ids = [f"{name} {_listed(p[name])}" for name in ("identity", "guid", "identities") if p.get(name) is not None]
         what = f"Delete CleverTap user profiles: {'; '.join(ids) or 'see the request'}. This cannot be undone."
     elif risky.effect == "stop":
-        what = f"Stop CleverTap campaign {p.get('id', '(no id given)')}."
+        what = f"Stop CleverTap campaign {_short(p.get('id', '(no id given)'), MAX_SHOWN_ITEM)}."
     elif risky.is_campaign_create:
+        raw_where = p.get("where")
+        where: dict[str, Any] = cast(dict[str, Any], raw_where) if isinstance(raw_where, dict) else {}
         audience = (
-            f"segment {p['segment']}"
+            f"segment {_short(p['segment'], MAX_SHOWN_ITEM)}"
             if p.get("segment") is not None
-            else f"users who did {p['where'].get('event_name', 'an event')!r} {p['where'].get('from')}–{p['where'].get('to')}"
-            if isinstance(p.get("where"), dict)
+            else f"users who did {_short(repr(where.get('event_name', 'an event')), MAX_SHOWN_ITEM)} "
+            f"{_short(where.get('from'), MAX_SHOWN_ITEM)}–{_short(where.get('to'), MAX_SHOWN_ITEM)}"
+            if where
             else "ALL users (no where or segment)"
         )
-        when = p.get("when", "(not given)")
+        when = _short(p.get("when", "(not given)"), MAX_SHOWN_ITEM)
         reach = f"Estimated reach: unknown ({preview_problem})." if preview_problem else _reach(estimates)
         what = (
-            f"Create and send the {p.get('target_mode', '?')} campaign {p.get('name', '(unnamed)')!r}, "
-            f"when: {when}, audience: {audience}. {reach}"
+            f"Create and send the {_short(p.get('target_mode', '?'), MAX_SHOWN_ITEM)} campaign "
+            f"{_short(repr(p.get('name', '(unnamed)')), MAX_SHOWN_ITEM)}, when: {when}, audience: {audience}. {reach}"
         )
     else:
         to = p.get("to")
         recipients = (
-            "; ".join(f"{k} {_listed(v)}" for k, v in to.items())  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+            _short("; ".join(f"{k} {_listed(v)}" for k, v in to.items()))  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
             if isinstance(to, dict)
             else "see the request"
         )
@@ -286,6 +303,8 @@ async def confirm_proxy(
         method=method.upper(),
         path=path,
         query=query,
+        # Headers too: a Content-Type changes how CleverTap reads the very same body.
+        headers={k.lower(): v for k, v in headers.items()},
         body=body,
         raw_body=raw_body,
         connection=connection_id,

@@ -12,7 +12,12 @@ Classified before anything is sent, from what the call itself says, never by ask
 Deletes, stops and sends are named here too: `delete-user-profile`, `stop-campaign` and `create-campaign` that is
 not `estimate_only`, and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`,
 `/1/targets/stop.json`, `/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is
-unknown may be any of these, so it is confirmed too; known uploads are not.
+unknown, or a proxied write to a path this server does not know, may be any of these, so it is confirmed too;
+known uploads are not.
+
+Proxy paths are compared case-insensitively where that makes a call count as a write or as risky (a server that
+ignores case would delete on `/1/Delete/profiles.json`), and exactly where it would make one count as a read. A
+known write path stays a write whatever the method: a GET to `/1/delete/profiles.json` is not taken as a read.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 READ_ACTION_KEYS = frozenset(
     {
@@ -55,8 +60,9 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 
 Effect = Literal["delete", "stop", "send", "unknown"]
 
-# Writes that only add or update data: no confirmation. Any key in none of these sets may do anything.
+# Writes that only add or update data: no confirmation. Any key or path in none of these sets may do anything.
 KNOWN_WRITE_KEYS = frozenset({"upload-events", "upload-user-profiles", "upload-device-tokens"})
+KNOWN_WRITE_PATHS = frozenset({"/1/upload"})
 
 RISKY_ACTIONS: Mapping[str, Effect] = {
     "delete-user-profile": "delete",
@@ -84,6 +90,9 @@ class Risky:
     payload: dict[str, Any]
     # create-campaign and its proxy form: reach can be previewed by the same call with estimate_only=true.
     is_campaign_create: bool = False
+    # A proxied body that is not one JSON object with unique keys: what it targets cannot be told, so it is shown
+    # as sent (and no preview is run on a guess of it).
+    unreadable_body: str | None = None
 
 
 def bare_path(path: str) -> str:
@@ -94,14 +103,42 @@ def action_is_read(key: str | None) -> bool:
     return key is not None and key in READ_ACTION_KEYS
 
 
+def _known_write(path: str) -> bool:
+    folded = bare_path(path).lower()
+    return folded in RISKY_POST_PATHS or folded in KNOWN_WRITE_PATHS
+
+
 def proxy_is_read(method: str, path: str) -> bool:
     method = method.upper()
+    if _known_write(path):
+        return False
     return method in READ_METHODS or (method == "POST" and bare_path(path) in READ_POST_PATHS)
 
 
 def _estimate_only(payload: Mapping[str, Any]) -> bool:
     # Only a real JSON true: a string "true" may not be read as one by every backend, so it still asks.
     return payload.get("estimate_only") is True
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # `{"estimate_only": false, "estimate_only": true}`: Python keeps the last, a backend may keep the first.
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _DuplicateKey
+    return dict(pairs)
+
+
+def _raw_json_object(raw_body: str) -> dict[str, Any] | None:
+    """The raw body as a JSON object, or None when it is not one or repeats a key (it is then taken at its worst)."""
+    try:
+        payload: Any = json.loads(raw_body, object_pairs_hook=_unique_keys)
+    except ValueError:
+        return None
+    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
 
 
 def risky_action(key: str, action_input: Mapping[str, Any]) -> Risky | None:
@@ -121,19 +158,22 @@ def risky_action(key: str, action_input: Mapping[str, Any]) -> Risky | None:
 
 def risky_proxy(method: str, path: str, body: Any, raw_body: str) -> Risky | None:
     """A proxied delete, stop or send; a body that cannot be read as a JSON object is taken at its worst."""
-    if method.upper() in READ_METHODS:
-        return None
-    effect = RISKY_POST_PATHS.get(bare_path(path))
-    if effect is None:
+    folded = bare_path(path).lower()
+    if proxy_is_read(method, path) or folded in KNOWN_WRITE_PATHS:
         return None
     payload: Any = body
     if body is None and raw_body:
-        try:
-            payload = json.loads(raw_body)
-        except ValueError:
-            payload = None
+        payload = _raw_json_object(raw_body)
     fields: dict[str, Any] = dict(payload) if isinstance(payload, dict) else {}  # pyright: ignore[reportUnknownArgumentType]
-    if bare_path(path) == CREATE_CAMPAIGN_PATH:
+    sent = raw_body or (json.dumps(body, default=str) if body is not None else "")
+    unreadable = sent if sent and not isinstance(payload, dict) else None
+    effect = RISKY_POST_PATHS.get(folded)
+    if effect is None:
+        # A write to a path this server does not know (a new endpoint, another method): it may delete or send.
+        return Risky("unknown", fields, unreadable_body=unreadable)
+    if unreadable is not None:
+        return Risky(effect, fields, unreadable_body=unreadable)
+    if folded == CREATE_CAMPAIGN_PATH:
         if _estimate_only(fields):
             return None
         return Risky(effect, fields, is_campaign_create=True)

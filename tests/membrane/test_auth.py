@@ -5,7 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from clevertap_mcp.membrane.auth import TOKEN_TTL_SECONDS, MintedToken, StaticToken
+from clevertap_mcp import redaction
+from clevertap_mcp.membrane.auth import KEPT_MINTED_TOKENS, TOKEN_TTL_SECONDS, MintedToken, StaticToken
 
 
 def test_minted_token_has_exactly_the_sdk_claims() -> None:
@@ -46,3 +47,17 @@ def test_reprs_never_show_token_or_secret() -> None:
     assert "super-secret-value" not in repr(minted) and "super-secret-value" not in minted.description
     assert "tok-abcdef-123" not in repr(static) and "tok-abcdef-123" not in static.description
     assert static.description == "static token from MEMBRANE_TOKEN"
+
+
+def test_reminting_after_every_refusal_keeps_only_the_latest_tokens_redacted() -> None:
+    seconds = iter(range(1_767_607_200, 1_767_607_300))  # one request a second, each minting a distinct token
+    source = MintedToken("ws-key", "ws-secret-for-remint-test", "tenant", clock=lambda: float(next(seconds)))
+    minted: list[str] = []
+    for _ in range(50):  # a wrong secret: every request gets a 401 and mints again
+        minted.append(source.token())
+        assert source.invalidate()
+    assert len(set(minted)) == len(minted)
+    registered = redaction.registered_values()
+    assert set(minted[-KEPT_MINTED_TOKENS:]) <= registered
+    assert not set(minted[:-KEPT_MINTED_TOKENS]) & registered
+    assert "ws-secret-for-remint-test" in registered

@@ -9,6 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from clevertap_mcp.config import settings_from_env
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import MembraneError
@@ -112,3 +113,15 @@ async def test_no_exception_the_client_raises_carries_an_echoed_token_or_credent
         WRITTEN.append(text)
         assert LEAK_TOKEN not in text
         assert PASSCODE not in text and PASSCODE not in json.dumps(getattr(exc, "data", None))
+
+
+@pytest.mark.parametrize("url", ["https://user:pw-secret-1@api.getmembrane.com", "http://tok-secret-2@127.0.0.1:9"])
+async def test_an_api_url_carrying_a_password_is_refused_and_never_quoted(url: str) -> None:
+    settings = settings_from_env({"MEMBRANE_API_URL": url, "MEMBRANE_TOKEN": LEAK_TOKEN})
+    assert settings.token_source is None and settings.credentials_problem is not None
+    assert "user name or password" in settings.credentials_problem
+    async with mcp_client(url, None, credentials_problem=settings.credentials_problem) as client:
+        result = await call(client, "search_actions", {"intent": "count events"})
+    text = _everything(result)
+    assert result.is_error and "user name or password" in text
+    assert "secret" not in text and url not in text

@@ -17,6 +17,7 @@ from clevertap_mcp import redaction
 
 TOKEN_TTL_SECONDS = 3600
 TOKEN_MINT_THRESHOLD_SECONDS = 60
+KEPT_MINTED_TOKENS = 2
 
 
 class TokenSource(Protocol):
@@ -78,6 +79,7 @@ class MintedToken:
         self._clock = clock
         self._value: str | None = None
         self._expires_at = 0.0
+        self._minted: list[str] = []
         redaction.register(workspace_secret)
 
     def token(self) -> str:
@@ -102,6 +104,11 @@ class MintedToken:
             self._value = jwt.encode(claims, self._secret, algorithm="HS256")
         self._expires_at = float(exp)
         redaction.register(self._value)
+        # Tokens minted before the last two are expired or were refused: let them go, so a server that remints
+        # hourly, or after every 401 when its secret is wrong, does not grow the redaction list without bound.
+        self._minted.append(self._value)
+        while len(self._minted) > KEPT_MINTED_TOKENS:
+            redaction.unregister(self._minted.pop(0))
 
     def invalidate(self) -> bool:
         self._value = None

@@ -141,10 +141,17 @@ class MembraneClient:
         data = await self._json("GET", "/actions", params=params, idempotent=True)
         return self._parse(Page[Action], data, "GET /actions")
 
-    async def run_action(self, action_id: str, action_input: Any, *, connection_id: str) -> ActionRunResult:
+    async def run_action(
+        self, action_id: str, action_input: Any, *, connection_id: str, resend_safe: bool = False
+    ) -> ActionRunResult:
+        """`resend_safe`: the caller knows this action only reads, so a lost answer may be asked for again."""
         path = f"/actions/{_segment(action_id)}/run"
         data = await self._json(
-            "POST", path, params={"connectionId": connection_id}, json_body={"input": action_input}, idempotent=False
+            "POST",
+            path,
+            params={"connectionId": connection_id},
+            json_body={"input": action_input},
+            idempotent=resend_safe,
         )
         return self._parse(ActionRunResult, data, "POST /actions/{id}/run")
 
@@ -159,11 +166,14 @@ class MembraneClient:
         query: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        resend_safe: bool | None = None,
     ) -> ProxyResponse:
         """Send `method path` through the connection and return the upstream answer verbatim.
 
         `path` must already have passed `proxy_guard`; a query string inside it is kept byte for byte (CleverTap
         cursors arrive percent-encoded and must not be encoded again), and `query` is appended to it.
+        `resend_safe` narrows the method's own idempotency (a GET to a write path is not safe to resend); a
+        non-idempotent method is never made resendable by it.
         """
         url_path = f"/connections/{_segment(connection_id)}/proxy{path}"
         if query:
@@ -175,7 +185,7 @@ class MembraneClient:
             url_path,
             content=content,
             headers=dict(headers or {}),
-            idempotent=method in IDEMPOTENT_METHODS,
+            idempotent=method in IDEMPOTENT_METHODS and resend_safe is not False,
             proxied=True,
         )
         return ProxyResponse(status=reply.status, headers=list(reply.headers.items()), content=reply.content)
