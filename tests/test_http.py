@@ -13,12 +13,13 @@ import anyio
 import httpx2
 import pytest
 import uvicorn
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from clevertap_mcp import __version__, logs, redaction
+from clevertap_mcp.budget import RESULTS_URI
 from clevertap_mcp.cli import main
-from clevertap_mcp.config import Settings
+from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS, Settings
 from clevertap_mcp.http import HttpSettings, build_http_app, exposure_problem
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
@@ -51,10 +52,18 @@ def tenant_token(tenant_key: str) -> str:
 
 @asynccontextmanager
 async def http_server(
-    sandbox: SandboxServer, http: HttpSettings | None = None, *, server_credentials: bool = True
+    sandbox: SandboxServer,
+    http: HttpSettings | None = None,
+    *,
+    server_credentials: bool = True,
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
 ) -> AsyncGenerator[str]:
     """The HTTP app under uvicorn on a socket that listens before uvicorn starts, so no readiness wait is needed."""
-    settings = Settings(api_url=sandbox.base_url, token_source=demo_token() if server_credentials else None)
+    settings = Settings(
+        api_url=sandbox.base_url,
+        token_source=demo_token() if server_credentials else None,
+        max_output_chars=max_output_chars,
+    )
     app = build_http_app(settings, http or HttpSettings())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -127,6 +136,23 @@ async def test_concurrent_callers_with_their_own_tokens_never_see_each_others_co
             async with http_client(url) as client:
                 # The server's own tenant remembers nothing either caller ensured.
                 assert "ensure_connection first" in error_text(await call(client, "search_actions", {"intent": "x"}))
+
+
+async def test_a_result_kept_in_pages_is_readable_only_by_the_caller_whose_call_made_it(sandbox_factory: Any) -> None:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True)
+    async with http_server(sandbox, max_output_chars=2000) as url:
+        with anyio.fail_after(60):
+            async with http_client(url, tenant_token("owner-tenant")) as owner:
+                ok(await call(owner, "ensure_connection"))
+                shown = ok(await call(owner, "search_actions", {"intent": "profiles", "limit": 15}))
+                uri = RESULTS_URI.format(result_id=shown["truncated"]["result_id"], page=1)
+                assert (await owner.read_resource(uri)).contents
+            async with http_client(url, tenant_token("other-tenant")) as other:
+                with pytest.raises(MCPError, match="no longer kept"):
+                    await other.read_resource(uri)
+            async with http_client(url) as server_credentials:
+                with pytest.raises(MCPError, match="no longer kept"):
+                    await server_credentials.read_resource(uri)
 
 
 async def test_a_request_without_a_token_acts_with_the_servers_credentials(sandbox_factory: Any) -> None:

@@ -25,6 +25,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS
+from clevertap_mcp.state import current_caller_key
 
 __all__ = ["RESULTS_URI", "BudgetedServer", "Cut", "ResultStore", "fit", "json_size", "pages_of"]
 
@@ -183,15 +184,16 @@ class ResultStore:
     def __init__(self, max_results: int = MAX_STORED_RESULTS, max_chars: int = MAX_STORED_CHARS) -> None:
         self._max_results = max_results
         self._max_chars = max_chars
-        self._results: OrderedDict[str, list[str]] = OrderedDict()
+        # result id -> (the caller who made it, its pages): over HTTP, callers never read each other's results.
+        self._results: OrderedDict[str, tuple[str, list[str]]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._results)
 
     def _chars(self) -> int:
-        return sum(len(page) for pages in self._results.values() for page in pages)
+        return sum(len(page) for _, pages in self._results.values() for page in pages)
 
-    def add(self, pages: list[str]) -> str | None:
+    def add(self, pages: list[str], owner: str = "") -> str | None:
         """The new result's id, or None when it alone is larger than the store may hold."""
         size = sum(len(page) for page in pages)
         if size > self._max_chars:
@@ -199,11 +201,13 @@ class ResultStore:
         while self._results and (len(self._results) >= self._max_results or self._chars() + size > self._max_chars):
             self._results.popitem(last=False)
         result_id = uuid.uuid4().hex[:16]
-        self._results[result_id] = pages
+        self._results[result_id] = (owner, pages)
         return result_id
 
-    def page(self, result_id: str, page: int) -> str:
-        pages = self._results.get(result_id)
+    def page(self, result_id: str, page: int, owner: str = "") -> str:
+        kept = self._results.get(result_id)
+        # Another caller's result answers exactly as a forgotten one does: its existence is not disclosed.
+        pages = kept[1] if kept is not None and kept[0] == owner else None
         if pages is None:
             raise ResourceError(
                 f"Result {result_id} is no longer kept (this server keeps the last {self._max_results}). Call the "
@@ -233,7 +237,7 @@ class Budget:
             return CallToolResult(content=[TextContent(type="text", text=compact)], structured_content=full)
         full_text = json.dumps(full, ensure_ascii=False, indent=1, default=str)
         pages = pages_of(full_text, self.max_chars)
-        result_id = self.store.add(pages)
+        result_id = self.store.add(pages, current_caller_key())
         room = self.max_chars - NOTICE_RESERVE
         while True:
             trimmed, cuts = fit(full, room)
@@ -294,7 +298,7 @@ class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
             mime_type="text/plain",
         )
         def result_page(result_id: str, page: int) -> str:  # pyright: ignore[reportUnusedFunction]
-            return store.page(result_id, page)
+            return store.page(result_id, page, current_caller_key())
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None

@@ -67,6 +67,15 @@ _request_credentials: ContextVar[RequestCredentials | None] = ContextVar(
 )
 
 
+def current_caller_key() -> str:
+    """Who is asking, as an opaque key (a digest of the request's own token; "" for the server's own credentials):
+    what one caller stores, another cannot read."""
+    credentials = _request_credentials.get()
+    if credentials is None or credentials.token is None:
+        return ""
+    return hashlib.sha256(credentials.token.encode()).hexdigest()
+
+
 @contextmanager
 def request_credentials(credentials: RequestCredentials) -> Generator[None]:
     """Binds one HTTP request's credentials to everything that runs on its behalf (tool calls copy the context)."""
