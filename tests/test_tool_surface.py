@@ -34,9 +34,15 @@ async def test_exactly_the_four_tools_with_honest_annotations() -> None:
     assert sorted(tools) == ["ensure_connection", "proxy_request", "run_action", "search_actions"]
     search = tools["search_actions"].annotations
     run = tools["run_action"].annotations
+    ensure = tools["ensure_connection"].annotations
     assert search is not None and search.read_only_hint is True
     assert run is not None and run.read_only_hint is False and run.destructive_hint is True
-    assert run.idempotent_hint is False
+    assert ensure is not None and ensure.idempotent_hint is True and ensure.destructive_hint is False
     for tool in tools.values():
+        assert tool.title
         assert tool.output_schema is not None
         assert "title" not in json.dumps(tool.input_schema)
+        # Left out where they equal the spec's defaults (openWorldHint true, idempotentHint false): hosts apply them.
+        assert tool.annotations is not None and tool.annotations.open_world_hint is None
+        assert tool.annotations.title is None
+    assert run.idempotent_hint is None

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 import httpx2
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp_types import ToolAnnotations
 
 from clevertap_mcp import __version__, tools
-from clevertap_mcp.config import Settings
+from clevertap_mcp.budget import BudgetedServer
+from clevertap_mcp.calllog import logged
+from clevertap_mcp.config import Settings, api_url_problem
+from clevertap_mcp.deferred_transport import DeferredTransport
 from clevertap_mcp.membrane.client import MembraneClient
-from clevertap_mcp.results import drop_titles
-from clevertap_mcp.state import AppState
+from clevertap_mcp.results import compact_schema, with_compact_text
+from clevertap_mcp.sandbox_launch import SandboxLauncher
+from clevertap_mcp.state import AppState, TokenCallers
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,17 @@ ANNOTATIONS: dict[str, ToolAnnotations] = {
     ),
 }
 
+# Read-only mode (--read-only): the two tools that could write only read, and say so before they are called.
+READ_ONLY_INSTRUCTIONS = (
+    " This server is read-only: run_action runs only read actions and proxy_request reaches only read endpoints; "
+    "anything else is refused, so offer the user a read instead."
+)
+READ_ONLY_NOTE = "\n\nRead-only mode: only reads run; writes are refused before anything is sent."
+READ_ONLY_ANNOTATIONS: dict[str, ToolAnnotations] = {
+    name: ANNOTATIONS[name].model_copy(update={"read_only_hint": True, "destructive_hint": False})
+    for name in ("run_action", "proxy_request")
+}
+
 TransportFactory = Callable[[], httpx2.AsyncBaseTransport | None]
 
 
@@ -48,43 +63,92 @@ def _lifespan(
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         async with AsyncExitStack() as stack:
             api_url = settings.api_url
+            ready: Callable[[httpx2.Request], Awaitable[None]] | None = None
             if settings.sandbox is not None:
-                # Imported here: the sandbox (Starlette routes, uvicorn, jsonschema) costs start-up time.
-                from clevertap_mcp.sandbox.server import SandboxServer
-
-                sandbox = SandboxServer(settings.sandbox)
-                sandbox.start()
+                # Started in the background, off the handshake; Membrane requests wait for it (sandbox_launch.py).
+                sandbox = SandboxLauncher(settings.sandbox)
                 stack.callback(sandbox.stop)
                 api_url = sandbox.base_url
-                logger.info("Sandbox Membrane API at %s", api_url)
+                ready = sandbox.wait_started
+
+            def make_transport() -> httpx2.AsyncBaseTransport:
+                # Built on the first request, not before the handshake is answered (deferred_transport.py).
+                return DeferredTransport(transport, ready=ready)
+
             client: MembraneClient | None = None
             if settings.token_source is not None:
-                client = MembraneClient(api_url, settings.token_source, transport=transport() if transport else None)
+                client = MembraneClient(
+                    api_url,
+                    settings.token_source,
+                    transport=make_transport(),
+                    retry=settings.retry,
+                )
                 await stack.enter_async_context(client)
-            yield AppState(client=client, credentials_problem=settings.credentials_problem, app_url=settings.app_url)
+            # Requests that bring their own token (HTTP) get clients of their own; not where the URL cannot work.
+            token_callers: TokenCallers | None = None
+            if api_url_problem(api_url) is None:
+                token_callers = TokenCallers(
+                    api_url, transport=make_transport, max_size=settings.max_token_clients, retry=settings.retry
+                )
+                stack.push_async_callback(token_callers.aclose)
+            yield AppState(
+                client=client,
+                credentials_problem=settings.credentials_problem,
+                app_url=settings.app_url,
+                token_callers=token_callers,
+                require_request_token=settings.require_request_token,
+                read_only=settings.read_only,
+                confirm=settings.confirm,
+            )
 
     return lifespan
 
 
+def _lean(annotations: ToolAnnotations) -> ToolAnnotations:
+    """Annotations without what tools/list would say twice: the title (the tool has it) and the spec's defaults
+    (openWorldHint true, idempotentHint false). readOnlyHint and destructiveHint stay explicit, default or not:
+    hosts base their confirmations on them."""
+    return annotations.model_copy(
+        update={
+            "title": None,
+            "open_world_hint": None if annotations.open_world_hint is True else annotations.open_world_hint,
+            "idempotent_hint": None if annotations.idempotent_hint is False else annotations.idempotent_hint,
+        }
+    )
+
+
 def build_server(settings: Settings, *, transport: TransportFactory | None = None) -> MCPServer[AppState]:
     """The server; `transport` lets tests route the Membrane client somewhere without a network."""
-    server: MCPServer[AppState] = MCPServer(
+    server: MCPServer[AppState] = BudgetedServer(
         name="clevertap-mcp",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (READ_ONLY_INSTRUCTIONS if settings.read_only else ""),
+        max_output_chars=settings.max_output_chars,
         lifespan=_lifespan(settings, transport),
+        # Replicas behind one load balancer must unseal each other's multi-round-trip state.
+        request_state_security=RequestStateSecurity(keys=list(settings.request_state_keys))
+        if settings.request_state_keys
+        else None,
     )
     for fn in (tools.ensure_connection, tools.search_actions, tools.run_action, tools.proxy_request):
         annotations = ANNOTATIONS[fn.__name__]
+        description = inspect.cleandoc(fn.__doc__ or "")
+        if settings.read_only and fn.__name__ in READ_ONLY_ANNOTATIONS:
+            annotations = READ_ONLY_ANNOTATIONS[fn.__name__]
+            description += READ_ONLY_NOTE
         server.add_tool(
-            fn,
+            logged(with_compact_text(fn)),
             name=fn.__name__,
             title=annotations.title,
-            description=inspect.cleandoc(fn.__doc__ or ""),
-            annotations=annotations,
+            description=description,
+            annotations=_lean(annotations),
             structured_output=True,
         )
         registered = server._tool_manager.get_tool(fn.__name__)  # pyright: ignore[reportPrivateUsage]
         assert registered is not None
-        drop_titles(registered.parameters)
+        registered.parameters = compact_schema(registered.parameters, arguments=True)
+        output_schema = registered.fn_metadata.output_schema
+        if output_schema is not None:
+            registered.fn_metadata.output_schema = compact_schema(output_schema, arguments=False)
+            vars(registered).pop("output_schema", None)  # a cached_property the SDK may have read already
     return server

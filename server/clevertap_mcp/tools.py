@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
-from clevertap_mcp import proxy_guard
+from clevertap_mcp import confirm, policy, proxy_guard
 from clevertap_mcp.agent_errors import describe, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, ResponseLostError, ServerError
@@ -29,9 +29,7 @@ PASSED_RESPONSE_HEADERS = frozenset(
     {"content-type", "retry-after", "x-request-id", "location", "etag", "last-modified"}
 )
 
-ConnectionId = Annotated[
-    str | None, Field(description="Default: the connection ensure_connection returned.", min_length=1, max_length=200)
-]
+ConnectionId = Annotated[str | None, Field(description="Default: the last ensured.", min_length=1, max_length=200)]
 
 
 def _state(ctx: Context[AppState, Any]) -> AppState:
@@ -61,13 +59,12 @@ async def ensure_connection(
     connection_id: Annotated[
         str | None, Field(description="Check this connection instead of finding one.", min_length=1, max_length=200)
     ] = None,
-    name: Annotated[str | None, Field(description="Name for a newly created connection.", max_length=200)] = None,
+    name: Annotated[str | None, Field(description="Name for a new connection.", max_length=200)] = None,
     wait_seconds: Annotated[int, Field(ge=0, le=300)] = 20,
 ) -> EnsureConnectionResult | InputRequiredResult:
-    """Find or create the CleverTap connection and wait until it is usable. Call this first.
-
-    If state is CLIENT_ACTION_REQUIRED, show `message` (it has the link) to the user, then call again with
-    connection_id once they have finished. Never ask the user for credentials in chat.
+    """Call first: finds or creates the CleverTap connection, waiting until usable. If state is
+    CLIENT_ACTION_REQUIRED, show the user `message` (it has the link), then call again with connection_id once they
+    are done. Never ask for credentials in chat.
     """
     app = _state(ctx)
     client = app.require_client()
@@ -103,10 +100,10 @@ def _is_clevertap(app_url: str) -> bool:
 
 async def search_actions(
     ctx: Context[AppState, Any],
-    intent: Annotated[str, Field(description="What you want to do, in plain words.", min_length=1, max_length=200)],
+    intent: Annotated[str, Field(description="What you want to do.", min_length=1, max_length=200)],
     connection_id: ConnectionId = None,
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
-    cursor: Annotated[str | None, Field(max_length=200)] = None,
+    cursor: Annotated[str | None, Field(description="next_cursor of the previous page.", max_length=200)] = None,
 ) -> SearchActionsResult:
     """Find CleverTap actions for an intent, best match first, each with the input_schema run_action needs."""
     app = _state(ctx)
@@ -120,6 +117,7 @@ async def search_actions(
         ActionOut(id=a.id, key=a.key or None, name=a.name, description=a.description, input_schema=a.input_schema)
         for a in page.items
     ]
+    app.remember_action_keys({a.id: a.key for a in page.items if a.key})
     return SearchActionsResult(actions=actions, next_cursor=page.next_cursor)
 
 
@@ -128,15 +126,25 @@ async def run_action(
     action_id: Annotated[str, Field(description="An id or key from search_actions.", min_length=1, max_length=200)],
     input: Annotated[dict[str, Any], Field(description="Matches the action's input_schema.")] = {},  # noqa: B006
     connection_id: ConnectionId = None,
-) -> RunActionResult:
-    """Run a CleverTap action found with search_actions. Writes (uploads, campaigns, deletes) take effect at once."""
+) -> RunActionResult | InputRequiredResult:
+    """Run an action from search_actions. Writes change the live CleverTap account."""
     app = _state(ctx)
     client = app.require_client()
+    key = app.action_key(action_id)
+    if app.read_only and not policy.action_is_read(key):
+        raise ToolError(policy.read_only_action_refusal(action_id, key))
     conn_id = await _connection_id(app, connection_id)
+    asked = await confirm.confirm_action(
+        ctx, client, connection_id=conn_id, action_id=action_id, key=key, action_input=input
+    )
+    if asked is not None:
+        return asked
+    # A known read changes nothing, so it may be resent after a lost answer; anything else is sent at most once.
+    reads = policy.action_is_read(key)
     try:
-        result = await client.run_action(action_id, input, connection_id=conn_id)
+        result = await client.run_action(action_id, input, connection_id=conn_id, resend_safe=reads)
     except MembraneError as exc:
-        raise tool_error(exc, may_have_acted=True) from None
+        raise tool_error(exc, may_have_acted=not reads) from None
     return RunActionResult(output=result.output, action_run_id=result.action_run_id)
 
 
@@ -161,20 +169,25 @@ async def proxy_request(
     ] = "",
     path_params: Annotated[dict[str, str | int] | None, Field(description="Values for {name} in path.")] = None,
     connection_id: ConnectionId = None,
-) -> ProxyResult:
-    """Send a raw CleverTap REST request through the connection; CleverTap's credentials are added for you.
+) -> ProxyResult | InputRequiredResult:
+    """A raw CleverTap REST call through the connection, credentials added for you. Only when no action fits.
 
-    Use only when no action fits. Returns CleverTap's status and body as is (a 200 may still say "status": "fail").
+    Returns CleverTap's status and body as is (a 200 may still say "status": "fail").
     """
     app = _state(ctx)
     client = app.require_client()
     if body is not None and raw_body:
         raise ToolError("Send either body (JSON) or raw_body (text), not both.")
+    if method == "GET" and (body is not None or raw_body):
+        # A GET is taken as a read and may be resent; one carrying a body is neither, on servers that read it.
+        raise ToolError("A GET carries no body: put its parameters in query (or the path), or use POST.")
     try:
         final_path = proxy_guard.check_path(proxy_guard.fill_path_params(path, path_params))
         safe_headers = proxy_guard.check_headers(headers)
     except proxy_guard.GuardError as exc:
         raise ToolError(f"Refused before sending: {exc}.") from None
+    if app.read_only and not policy.proxy_is_read(method, final_path):
+        raise ToolError(policy.read_only_proxy_refusal(method, final_path))
     content: bytes | None = None
     if body is not None:
         content = json.dumps(body, separators=(",", ":")).encode()
@@ -185,12 +198,27 @@ async def proxy_request(
             safe_headers["Content-Type"] = "text/plain; charset=utf-8"
     conn_id = await _connection_id(app, connection_id)
     str_query = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()}
+    asked = await confirm.confirm_proxy(
+        ctx,
+        client,
+        connection_id=conn_id,
+        method=method,
+        path=final_path,
+        query=str_query,
+        headers=safe_headers,
+        body=body,
+        raw_body=raw_body,
+    )
+    if asked is not None:
+        return asked
+    # Resent after a lost answer only when it cannot change anything: a GET that policy.py takes as a read.
+    resend_safe = method == "GET" and policy.proxy_is_read(method, final_path)
     try:
         response = await client.proxy(
-            conn_id, method, final_path, query=str_query, headers=safe_headers, content=content
+            conn_id, method, final_path, query=str_query, headers=safe_headers, content=content, resend_safe=resend_safe
         )
     except MembraneError as exc:
-        raise tool_error(exc, may_have_acted=method != "GET") from None
+        raise tool_error(exc, may_have_acted=not resend_safe) from None
     text = response.content.decode("utf-8", errors="replace")
     parsed: Any
     try:

@@ -1,0 +1,168 @@
+"""The results as a readable table (Markdown, pasted into README "Performance") and as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_1min_at_end": load,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": sys.version.split()[0],
+        "mcp": version("mcp"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def table(results: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    cold = results.get("cold_start")
+    if cold:
+        floor = cold["floor"]["ms"]
+        for name in ("clevertap-mcp (credentials)", "clevertap-mcp --sandbox"):
+            entry = cold[name]
+            ratio = entry["ratio_to_floor"]
+            rows.append(
+                (
+                    f"Cold start, {name} (ms)",
+                    f"{entry['ms']['median']:.0f} ({entry['ms']['p25']:.0f}–{entry['ms']['p75']:.0f})",
+                    f"{floor['median']:.0f} bare MCPServer",
+                    f"{ratio['median']:.2f}× ({ratio['p25']:.2f}–{ratio['p75']:.2f})",
+                    "≤ 1.10×",
+                    _met(ratio["median"] <= 1.10),
+                )
+            )
+    per_call = results.get("per_call")
+    if per_call:
+        ms = per_call["ms"]
+        trivial = ms["trivial tool (floor)"]["median"]
+        for tool, direct in (("run_action", "direct HTTP run"), ("proxy_request", "direct HTTP proxy")):
+            over = per_call["overhead_ms"][tool]
+            rows.append(
+                (
+                    f"Per call, {tool} (ms)",
+                    f"{ms[tool]['median']:.2f}",
+                    f"{ms[direct]['median']:.2f} HTTP + {trivial:.2f} trivial tool",
+                    f"overhead {over['median']:+.2f} ms ({over['p25']:+.2f}–{over['p75']:+.2f})",
+                    "≤ 1.5 ms",
+                    _met(over["median"] <= 1.5),
+                )
+            )
+    conc = results.get("concurrency")
+    if conc:
+        wall = conc["wall_ms"]
+        fast = conc["fast_call_behind_63_slow_ms"]
+        rows.append(
+            (
+                f"{conc['in_flight']} calls in flight, upstream {conc['upstream_ms']:.0f} ms (wall ms)",
+                f"{wall['median']:.0f} ({wall['p25']:.0f}–{wall['p75']:.0f})",
+                f"{conc['upstream_ms']:.0f}; bare MCPServer, 64 × await 200 ms: {conc['floor_wall_ms']['median']:.0f}",
+                f"{conc['ratio_to_upstream']:.2f}× upstream; {conc['ratio_to_floor']['median']:.2f}× floor",
+                "≤ 1.5×",
+                _met(conc["ratio_to_upstream"] <= 1.5),
+            )
+        )
+        rows.append(
+            (
+                "Fast call sent behind 63 slow ones (ms)",
+                f"{fast['median']:.0f} ({fast['p25']:.0f}–{fast['p75']:.0f})",
+                f"{conc['upstream_ms']:.0f} (a slow call)",
+                f"{fast['median'] / conc['upstream_ms']:.2f}×",
+                "< 1× (not queued)",
+                _met(fast["median"] < conc["upstream_ms"]),
+            )
+        )
+    ctx = results.get("context")
+    if ctx:
+        per_action = ctx["one tool per action: tools/list"]
+        listed = ctx["tools/list"]
+        rows.append(
+            (
+                "tools/list, 4 tools (bytes)",
+                f"{listed['wire_bytes']} wire; {listed['context_bytes']} to the model (~{listed['context_tokens']} tok)",
+                f"{per_action['wire_bytes']} one tool per action ({per_action['actions']})",
+                f"{listed['wire_bytes'] / per_action['wire_bytes']:.2f}×",
+                "≤ 4,000",
+                _met(listed["wire_bytes"] <= 4000),
+            )
+        )
+        for name, entry in ctx.items():
+            if name in ("tools/list", "one tool per action: tools/list"):
+                continue
+            target = "≤ 8,000 (context)" if name.startswith("search_actions") else ""
+            rows.append(
+                (
+                    f"{name} (bytes)",
+                    f"{entry['context_bytes']} context (~{entry['context_tokens']} tok); {entry['wire_bytes']} wire",
+                    "",
+                    "",
+                    target,
+                    _met(entry["context_bytes"] <= 8000) if target else "",
+                )
+            )
+    mem = results.get("memory")
+    if mem:
+        ours, floor = mem["clevertap-mcp"], mem["floor"]
+        rows.append(
+            (
+                f"Peak RSS after {ours['calls']} calls (MiB)",
+                f"{ours['peak_rss_mib']:.1f}",
+                f"{floor['peak_rss_mib']:.1f} bare MCPServer",
+                f"{ours['peak_rss_mib'] / floor['peak_rss_mib']:.2f}×",
+                "≤ 80 MiB",
+                _met(ours["peak_rss_mib"] <= 80),
+            )
+        )
+        rows.append(
+            (
+                "RSS growth, calls 100 → 1,000 (MiB)",
+                f"{ours['growth_mib_first_to_last_100']:+.2f}",
+                f"{floor['growth_mib_first_to_last_100']:+.2f}",
+                "",
+                "none",
+                _met(ours["growth_mib_first_to_last_100"] <= 0.5),
+            )
+        )
+    header = "| Measure | clevertap-mcp (median, p25–p75) | Floor / comparison | Ratio | Target | Met |"
+    lines = [header, "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    m = results["machine"]
+    lines.append("")
+    lines.append(
+        f"{m['date']}; {m['cpu']}, {m['cores']} cores (load {m['load_1min_at_end']:.1f} at the end); {m['os']}; "
+        f"Python {m['python']}; mcp {m['mcp']}; {results['settings']}."
+    )
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], name: str) -> tuple[Path, Path]:
+    RESULTS.mkdir(exist_ok=True)
+    json_path = RESULTS / f"{name}.json"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path = RESULTS / f"{name}.md"
+    md_path.write_text(table(results) + "\n")
+    return json_path, md_path
