@@ -77,7 +77,7 @@ async def test_published_argument_schemas_drop_only_what_says_nothing() -> None:
     async with mcp_client("http://127.0.0.1:9", None, credentials_problem="none") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     proxy = tools["proxy_request"].input_schema
-    assert proxy["properties"]["connection_id"] == {"type": "string", "description": "Default: the last one ensured."}
+    assert proxy["properties"]["connection_id"] == {"type": "string", "description": "Default: the last ensured."}
     assert proxy["properties"]["query"]["additionalProperties"] == {"type": ["string", "integer", "number", "boolean"]}
     assert proxy["required"] == ["path"]
     search = tools["search_actions"].input_schema
