@@ -79,3 +79,19 @@ async def test_a_server_that_cannot_start_is_reported_with_its_last_words() -> N
     assert out.getvalue().splitlines()[-1] == (
         "✗ the MCP server stopped or could not be started: clevertap-mcp: cannot start here"
     )
+
+
+def test_a_reader_that_leaves_early_ends_the_demo_quietly(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clevertap_mcp", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # what `clevertap-mcp demo | head -1` does once it has its line
+    _, stderr = proc.communicate(timeout=BOUND_SECONDS)
+    WRITTEN.append(stderr.decode())
+    assert proc.returncode == 1
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr

@@ -155,7 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         return _serve_sandbox(args)
     if getattr(args, "handler", None) is not None:
-        return args.handler(args)
+        try:
+            return args.handler(args)
+        except BrokenPipeError:
+            # `clevertap-mcp demo | head`: the reader left; stop quietly, as other command-line tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     return _serve_stdio(args)
 
 
