@@ -283,7 +283,9 @@ def test_every_clevertap_mcp_variable_the_readme_names_is_one_the_server_reads()
     """A variable documented under a name the code does not read is silently ignored: a deployment that sets
     CLEVERTAP_MCP_REQUIRE_CLIENT_TOKEN's misspelling would lend the server's credentials to every caller."""
     root = Path(__file__).resolve().parent.parent
-    source = "\n".join(path.read_text() for path in (root / "server" / "clevertap_mcp").rglob("*.py"))
+    # The server's own variables, and the test suite's (README's Development section names those).
+    sources = [*(root / "server" / "clevertap_mcp").rglob("*.py"), *(root / "tests").rglob("*.py")]
+    source = "\n".join(path.read_text() for path in sources)
     read = set(re.findall(r"[\"'](CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])[\"']", source))
     documented = re.findall(r"(CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])(_\*)?", (root / "README.md").read_text())
     assert documented
