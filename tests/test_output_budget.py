@@ -4,6 +4,7 @@ the whole result back in pages and join them into exactly the result it would ha
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -14,7 +15,7 @@ from mcp import Client, MCPError
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, TextContent, TextResourceContents
 
-from clevertap_mcp.budget import RESULTS_URI, Budget, ResultStore
+from clevertap_mcp.budget import RESULTS_URI, Budget, DirectoryResultStore, Results, ResultStore
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS, MIN_MAX_OUTPUT_CHARS
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
@@ -248,6 +249,39 @@ def test_the_store_keeps_only_the_most_recently_used_results() -> None:
     assert store.add(["x" * 101]) is None
     fourth = store.add(["y" * 100])
     assert fourth is not None and len(store) == 1
+
+
+@pytest.mark.parametrize("where", ["memory", "directory"])
+def test_the_store_keeps_the_most_recently_used_results_in_memory_or_in_a_directory_workers_share(
+    where: str, tmp_path: Path
+) -> None:
+    writer: Results = ResultStore(max_results=2, max_chars=100)
+    reader = writer
+    if where == "directory":  # one worker keeps the result, another serves its pages
+        writer = DirectoryResultStore(tmp_path, max_results=2, max_chars=100)
+        reader = DirectoryResultStore(tmp_path, max_results=2, max_chars=100)
+    first, second = writer.add(["a\n", "é😀"], "owner"), writer.add(["c"], "owner")
+    assert first is not None and second is not None
+    assert reader.page(first, 2, "owner") == "é😀"  # reading keeps a result fresh
+    third = writer.add(["d"], "owner")
+    assert third is not None
+    with pytest.raises(ResourceError, match="no longer kept"):
+        reader.page(second, 1, "owner")
+    with pytest.raises(ResourceError, match="no longer kept"):
+        reader.page(first, 1, "another caller")
+    assert reader.page(first, 1, "owner") == "a\n" and reader.page(third, 1, "owner") == "d"
+    assert writer.add(["x" * 101]) is None
+
+
+@pytest.mark.parametrize(
+    "result_id", ["../secret", "../../etc/passwd", "0123456789abcdef/../x", "", "ABCDEF0123456789"]
+)
+def test_a_result_id_that_this_server_could_not_have_made_reads_nothing(result_id: str, tmp_path: Path) -> None:
+    (tmp_path / "secret.json").write_text('{"owner": "", "pages": ["not a result"]}')
+    store = DirectoryResultStore(tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    with pytest.raises(ResourceError, match="no longer kept"):
+        store.page(result_id, 1)
 
 
 async def test_an_error_over_the_budget_is_cut_too() -> None:

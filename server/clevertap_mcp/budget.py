@@ -3,7 +3,8 @@
 A result over the budget is cut at a clean boundary and stays valid JSON: the bulk of it (the longest list, an
 object's keys, or a long text, found by following whichever part holds most of the size) keeps its leading whole
 items, keys or lines. The result then carries a `truncated` object saying what was cut, how many items were left
-out, and where the rest is. The whole result is kept in this process and served as the MCP resource
+out, and where the rest is. The whole result is kept in this process (with several HTTP workers, in a directory they
+share: `DirectoryResultStore`) and served as the MCP resource
 `clevertap://results/{result_id}/{page}`: pages 1..N of its JSON text (indented, so pages end at line ends), each
 within the budget; joined in order, they are exactly that JSON. Memory is bounded: the last `MAX_STORED_RESULTS`
 results, at most `MAX_STORED_CHARS` characters in all, least recently used first out.
@@ -14,11 +15,17 @@ so no tool has an extra argument for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
+import re
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -27,11 +34,22 @@ from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS
 from clevertap_mcp.state import current_caller_key
 
-__all__ = ["RESULTS_URI", "BudgetedServer", "Cut", "ResultStore", "fit", "json_size", "pages_of"]
+__all__ = [
+    "RESULTS_URI",
+    "BudgetedServer",
+    "Cut",
+    "DirectoryResultStore",
+    "ResultStore",
+    "Results",
+    "fit",
+    "json_size",
+    "pages_of",
+]
 
 RESULTS_URI = "clevertap://results/{result_id}/{page}"
 MAX_STORED_RESULTS = 20
 MAX_STORED_CHARS = 50_000_000
+RESULT_ID = re.compile(r"[0-9a-f]{16}")
 # Room kept for the `truncated` notice itself when fitting the data.
 NOTICE_RESERVE = 700
 # A part holding at least this share of its parent's size is where the bulk is: cut inside it, not beside it.
@@ -41,6 +59,8 @@ MAX_CUTS = 8
 MAX_LISTED_CUTS = 3
 
 LifespanT = TypeVar("LifespanT")
+
+logger = logging.getLogger(__name__)
 
 
 def json_size(value: Any) -> int:
@@ -178,6 +198,14 @@ def pages_of(text: str, page_chars: int) -> list[str]:
     return pages
 
 
+class Results(Protocol):
+    """Where full results are kept for paging: one process's memory, or a directory its workers share."""
+
+    def add(self, pages: list[str], owner: str = "") -> str | None: ...
+
+    def page(self, result_id: str, page: int, owner: str = "") -> str: ...
+
+
 class ResultStore:
     """Full results kept for paging, least recently used evicted beyond a count or a total size."""
 
@@ -209,18 +237,107 @@ class ResultStore:
         # Another caller's result answers exactly as a forgotten one does: its existence is not disclosed.
         pages = kept[1] if kept is not None and kept[0] == owner else None
         if pages is None:
-            raise ResourceError(
-                f"Result {result_id} is no longer kept (this server keeps the last {self._max_results}). Call the "
-                "tool again, asking for less if you can."
-            )
+            raise _not_kept(result_id, self._max_results)
         self._results.move_to_end(result_id)
-        if not 1 <= page <= len(pages):
-            raise ResourceError(f"Result {result_id} has pages 1 to {len(pages)}; there is no page {page}.")
-        return pages[page - 1]
+        return _page_of(result_id, pages, page)
+
+
+def _not_kept(result_id: str, max_results: int) -> ResourceError:
+    return ResourceError(
+        f"Result {result_id} is no longer kept (this server keeps the last {max_results}). Call the tool again, "
+        "asking for less if you can."
+    )
+
+
+def _page_of(result_id: str, pages: list[str], page: int) -> str:
+    if not 1 <= page <= len(pages):
+        raise ResourceError(f"Result {result_id} has pages 1 to {len(pages)}; there is no page {page}.")
+    return pages[page - 1]
+
+
+class DirectoryResultStore:
+    """The same store in a directory that every worker process of one server shares (`--workers N`).
+
+    Stateless HTTP sends each request to whichever worker accepts it, so the worker that cut a result is rarely the
+    one asked for its pages: kept in one process's memory, they would be "no longer kept" for the others. One file
+    per result, written whole and renamed into place, so a reader never sees half of one; the bounds hold across
+    workers (least recently read or written first out, by file time).
+    """
+
+    def __init__(
+        self, directory: Path, max_results: int = MAX_STORED_RESULTS, max_chars: int = MAX_STORED_CHARS
+    ) -> None:
+        self._directory = directory
+        self._max_results = max_results
+        self._max_chars = max_chars
+
+    def __len__(self) -> int:
+        return len(self._files())
+
+    def _files(self) -> list[Path]:
+        return [path for path in self._directory.glob("*.json") if RESULT_ID.fullmatch(path.stem)]
+
+    def add(self, pages: list[str], owner: str = "") -> str | None:
+        size = sum(len(page) for page in pages)
+        if size > self._max_chars:
+            return None
+        result_id = uuid.uuid4().hex[:16]
+        path = self._directory / f"{result_id}.json"
+        partial = self._directory / f".{result_id}.partial"
+        try:
+            partial.write_text(json.dumps({"owner": owner, "pages": pages}, ensure_ascii=False), encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:  # a full disk or a removed directory: the agent still gets the cut result
+            logger.warning("A cut result could not be kept in %s for paging: %s", self._directory, exc)
+            partial.unlink(missing_ok=True)
+            return None
+        _touch(path)
+        self._evict(keep=path)
+        return result_id
+
+    def _evict(self, keep: Path) -> None:
+        entries: list[tuple[int, int, Path]] = []
+        for path in self._files():
+            try:
+                status = path.stat()
+            except FileNotFoundError:  # another worker evicted it meanwhile
+                continue
+            entries.append((status.st_mtime_ns, status.st_size, path))
+        entries.sort(key=lambda entry: (entry[2] != keep, -entry[0]))  # the new one first, then the most recent
+        kept_count, kept_size = 0, 0
+        for _, size, path in entries:
+            # File bytes stand in for characters: at least as many, so the character bound holds too.
+            if kept_count < self._max_results and kept_size + size <= self._max_chars:
+                kept_count += 1
+                kept_size += size
+                continue
+            path.unlink(missing_ok=True)
+
+    def page(self, result_id: str, page: int, owner: str = "") -> str:
+        # The id comes from the agent: only an id this store could have made names a file (no path tricks).
+        path = self._directory / f"{result_id}.json"
+        try:
+            kept: dict[str, Any] = (
+                json.loads(path.read_text(encoding="utf-8")) if RESULT_ID.fullmatch(result_id) else {}
+            )
+        except FileNotFoundError:
+            kept = {}
+        if kept.get("owner") != owner:
+            raise _not_kept(result_id, self._max_results)
+        _touch(path)  # read again: most recently used
+        return _page_of(result_id, cast(list[str], kept["pages"]), page)
+
+
+def _touch(path: Path) -> None:
+    """Mark `path` used now, to the nanosecond: the file system's own times are too coarse to order two results kept
+    within the same few milliseconds."""
+    now = time.time_ns()
+    with contextlib.suppress(OSError):
+        os.utime(path, ns=(now, now))
 
 
 class Budget:
-    def __init__(self, max_chars: int, store: ResultStore) -> None:
+    def __init__(self, max_chars: int, store: Results) -> None:
         self.max_chars = max_chars
         self.store = store
 
@@ -286,10 +403,16 @@ class Budget:
 class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
     """The MCP server, with every tool result held to the output budget and the rest served as resources."""
 
-    def __init__(self, *args: Any, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        results_dir: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.budget = Budget(max_output_chars, ResultStore())
-        store = self.budget.store
+        store: Results = DirectoryResultStore(results_dir) if results_dir is not None else ResultStore()
+        self.budget = Budget(max_output_chars, store)
 
         @self.resource(
             RESULTS_URI,

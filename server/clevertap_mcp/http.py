@@ -15,7 +15,8 @@ anyone who can reach the port is refused unless it is asked for explicitly (`--a
 
 With `--workers N`, uvicorn starts N processes that each build the app with `app_from_env`, from the environment the
 command line exported (`CLEVERTAP_MCP_HTTP_*`); the key sealing multi-round-trip request state is shared the same way
-(`CLEVERTAP_MCP_STATE_KEY`), so a retry may land on any worker.
+(`CLEVERTAP_MCP_STATE_KEY`), so a retry may land on any worker, and so is a private directory for the pages of cut
+results (`CLEVERTAP_MCP_RESULTS_DIR`), so any worker can serve any page.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ import ipaddress
 import logging
 import os
 import secrets
+import shutil
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Generator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
@@ -58,6 +63,7 @@ ENV_REQUIRE_CLIENT_AUTH = "CLEVERTAP_MCP_REQUIRE_CLIENT_TOKEN"
 ENV_MAX_CALLERS = "CLEVERTAP_MCP_MAX_TOKEN_CLIENTS"
 ENV_STATE_KEY = "CLEVERTAP_MCP_STATE_KEY"
 ENV_VERBOSITY = "CLEVERTAP_MCP_VERBOSITY"
+ENV_RESULTS_DIR = "CLEVERTAP_MCP_RESULTS_DIR"
 
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -81,6 +87,8 @@ class HttpSettings:
     max_token_clients: int = 256
     state_keys: tuple[str, ...] = ()
     verbosity: int = 0
+    # Where cut results are kept for paging when several processes answer (budget.DirectoryResultStore).
+    results_dir: str = ""
 
     def transport_security(self) -> TransportSecuritySettings:
         hosts: list[str] = list(LOOPBACK_HOSTS)
@@ -107,6 +115,7 @@ class HttpSettings:
             ENV_MAX_CALLERS: str(self.max_token_clients),
             ENV_STATE_KEY: ",".join(self.state_keys),
             ENV_VERBOSITY: str(self.verbosity),
+            ENV_RESULTS_DIR: self.results_dir,
         }
 
     @classmethod
@@ -122,9 +131,15 @@ class HttpSettings:
             "max_token_clients": _int(env, ENV_MAX_CALLERS, 256, minimum=1),
             "state_keys": _list(env, ENV_STATE_KEY),
             "verbosity": _int(env, ENV_VERBOSITY, 0, minimum=0),
+            "results_dir": env.get(ENV_RESULTS_DIR, "").strip(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # pyright: ignore[reportArgumentType]
+        if settings.results_dir and not Path(settings.results_dir).is_dir():
+            raise HttpConfigError(
+                f"{ENV_RESULTS_DIR} is {settings.results_dir!r}, which is not a directory. Create it (readable only "
+                "by this server's user: it holds tool results) or unset the variable."
+            )
         for key in settings.state_keys:
             if len(key) < MIN_STATE_KEY_LENGTH:
                 raise HttpConfigError(
@@ -209,9 +224,19 @@ class HttpApp:
         if scope["path"] == HEALTH_PATH:
             await self._health(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        with request_credentials(RequestCredentials.from_authorization(headers.get("authorization"))):
-            await self._inner(scope, receive, send)
+        credentials = RequestCredentials.from_authorization(Headers(scope=scope).get("authorization"))
+        if credentials.token is None:
+            with request_credentials(credentials):
+                await self._inner(scope, receive, send)
+            return
+        # Masked in logs for as long as its request runs, whether or not its caller's client is still cached: more
+        # callers than the cache keeps evict one another mid-request, and eviction lets go of the cache's hold.
+        redaction.register(credentials.token)
+        try:
+            with request_credentials(credentials):
+                await self._inner(scope, receive, send)
+        finally:
+            redaction.unregister(credentials.token)
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -230,7 +255,9 @@ def build_http_app(settings: Settings, http: HttpSettings, *, transport: Transpo
         max_token_clients=http.max_token_clients,
         request_state_keys=http.state_keys,
     )
-    server = build_server(settings, transport=transport)
+    server = build_server(
+        settings, transport=transport, results_dir=Path(http.results_dir) if http.results_dir else None
+    )
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -254,6 +281,23 @@ def app_from_env() -> HttpApp:
     return build_http_app(settings_from_env(os.environ), http)
 
 
+@contextmanager
+def shared_by_workers(http: HttpSettings) -> Generator[HttpSettings]:
+    """`http` with what N workers of one command must share: the key sealing request state, and a private
+    directory for cut results (removed afterwards), since any worker may be asked for any page."""
+    if not http.state_keys:
+        # One key for every worker of this command; replicas on other machines need CLEVERTAP_MCP_STATE_KEY.
+        http = dataclasses.replace(http, state_keys=(secrets.token_urlsafe(32),))
+    if http.results_dir:
+        yield http
+        return
+    directory = tempfile.mkdtemp(prefix="clevertap-mcp-results-")  # mode 0700: results hold personal data
+    try:
+        yield dataclasses.replace(http, results_dir=directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def serve(settings: Settings, http: HttpSettings) -> int:
     """Runs the HTTP server until interrupted; the exit status for the command line."""
     import uvicorn
@@ -269,9 +313,6 @@ def serve(settings: Settings, http: HttpSettings) -> int:
         sys.stderr.write(f"clevertap-mcp: {problem}\n")
         return 2
     _quiet_per_request_chatter(http.verbosity)
-    if http.workers > 1 and not http.state_keys:
-        # One key for every worker of this command; replicas on other machines need CLEVERTAP_MCP_STATE_KEY.
-        http = dataclasses.replace(http, state_keys=(secrets.token_urlsafe(32),))
     if _host_header_name(http.host) is None and not http.allowed_hosts:
         logger.warning(
             "Listening on every interface, but only loopback Host names are accepted (DNS-rebinding protection). "
@@ -286,17 +327,18 @@ def serve(settings: Settings, http: HttpSettings) -> int:
     uvicorn_log_level = "info" if http.verbosity else "warning"
     try:
         if http.workers > 1:
-            os.environ.update(http.to_env())
-            uvicorn.run(
-                "clevertap_mcp.http:app_from_env",
-                factory=True,
-                host=http.host,
-                port=http.port,
-                workers=http.workers,
-                log_config=None,
-                log_level=uvicorn_log_level,
-                timeout_graceful_shutdown=5,
-            )
+            with shared_by_workers(http) as shared:
+                os.environ.update(shared.to_env())
+                uvicorn.run(
+                    "clevertap_mcp.http:app_from_env",
+                    factory=True,
+                    host=shared.host,
+                    port=shared.port,
+                    workers=shared.workers,
+                    log_config=None,
+                    log_level=uvicorn_log_level,
+                    timeout_graceful_shutdown=5,
+                )
         else:
             uvicorn.run(
                 build_http_app(settings, http),

@@ -6,6 +6,7 @@ import inspect
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import httpx2
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
@@ -117,13 +118,17 @@ def _lean(annotations: ToolAnnotations) -> ToolAnnotations:
     )
 
 
-def build_server(settings: Settings, *, transport: TransportFactory | None = None) -> MCPServer[AppState]:
-    """The server; `transport` lets tests route the Membrane client somewhere without a network."""
+def build_server(
+    settings: Settings, *, transport: TransportFactory | None = None, results_dir: Path | None = None
+) -> MCPServer[AppState]:
+    """The server; `transport` lets tests route the Membrane client somewhere without a network; `results_dir` keeps
+    cut results where every worker process can serve their pages (budget.py)."""
     server: MCPServer[AppState] = BudgetedServer(
         name="clevertap-mcp",
         version=__version__,
         instructions=INSTRUCTIONS + (READ_ONLY_INSTRUCTIONS if settings.read_only else ""),
         max_output_chars=settings.max_output_chars,
+        results_dir=results_dir,
         lifespan=_lifespan(settings, transport),
         # Replicas behind one load balancer must unseal each other's multi-round-trip state.
         request_state_security=RequestStateSecurity(keys=list(settings.request_state_keys))
