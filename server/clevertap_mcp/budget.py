@@ -48,7 +48,7 @@ __all__ = [
 
 RESULTS_URI = "clevertap://results/{result_id}/{page}"
 MAX_STORED_RESULTS = 20
-MAX_STORED_CHARS = 50_000_000
+MAX_STORED_CHARS = 16_000_000  # ~16 MB of kept pages at most: the stdio server aims to stay under 80 MiB
 RESULT_ID = re.compile(r"[0-9a-f]{16}")
 # Room kept for the `truncated` notice itself when fitting the data.
 NOTICE_RESERVE = 700

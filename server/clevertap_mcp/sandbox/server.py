@@ -124,7 +124,11 @@ class SandboxServer:
         if self._thread is not None:
             raise RuntimeError("The sandbox server is already started")
         sock, base_url = _bind(self.host, self.port)
-        self.app = build_sandbox_app(self.settings, root_url=base_url)
+        try:
+            self.app = build_sandbox_app(self.settings, root_url=base_url)
+        except BaseException:
+            sock.close()  # a world that cannot be built must not keep the port
+            raise
         self._settled.clear()
         self._failure = None
         self._server = _Server(
