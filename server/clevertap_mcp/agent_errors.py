@@ -33,6 +33,10 @@ from clevertap_mcp.membrane.errors import (
 
 _MAX_DATA_CHARS = 1500
 
+# How a connector's failure starts when CleverTap refused the request outright (an HTTP 200 `fail` body,
+# clevertap-api.md §3): proof that nothing changed, so a write's "may have run" caveat would only mislead.
+REJECTED_INPUT = "CleverTap rejected the input"
+
 MAY_HAVE_RUN = "It may or may not have run; check before retrying (for example by reading the data back)."
 
 
@@ -90,6 +94,8 @@ def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
     assert isinstance(exc, APIError)
     if isinstance(exc, ActionRunError):
         failed = f"The action ran and failed: {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)}"
+        if may_have_acted and exc.message.startswith(REJECTED_INPUT):
+            return f"{failed} Nothing was changed: fix the input as this says and run it again."
         if may_have_acted:
             # A run fails too when CleverTap's answer is lost after CleverTap acted (a dropped connection, a
             # timeout): only CleverTap rejecting the input proves that nothing changed.

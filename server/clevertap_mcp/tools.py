@@ -14,10 +14,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
-from clevertap_mcp import confirm, policy, proxy_guard
+from clevertap_mcp import confirm, policy, proxy_guard, redaction
 from clevertap_mcp.agent_errors import describe, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
-from clevertap_mcp.membrane.errors import MembraneError, ResponseLostError, ServerError
+from clevertap_mcp.membrane.errors import MembraneError, NotFoundError, ResponseLostError, ServerError
 from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
 from clevertap_mcp.state import AppState
 
@@ -143,6 +143,16 @@ async def run_action(
     reads = policy.action_is_read(key)
     try:
         result = await client.run_action(action_id, input, connection_id=conn_id, resend_safe=reads)
+    except NotFoundError as exc:
+        if connection_id:
+            raise tool_error(exc) from None
+        # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
+        raise ToolError(
+            redaction.redact(
+                f"No action {action_id!r} (404: {exc.message}). Nothing was run. Pass an action's id or key exactly "
+                "as search_actions lists them (e.g. get-event-count), never its name."
+            )
+        ) from None
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not reads) from None
     return RunActionResult(output=result.output, action_run_id=result.action_run_id)

@@ -298,13 +298,17 @@ async def test_a_first_page_that_stays_in_progress_fails_after_the_retry_bound(
 async def test_an_unknown_cursor_fails_with_cleverTaps_message(run: Run) -> None:
     with pytest.raises(ActionFailed) as caught:
         await run("get-events-by-cursor", {"cursor": "bm9wZQ%3D%3D"})
-    assert caught.value.message == "CURSOR_INVALIDATED: invalid cursor (CleverTap code 400)"
+    assert (
+        caught.value.message == "CleverTap rejected the input: CURSOR_INVALIDATED: invalid cursor (CleverTap code 400)"
+    )
     assert caught.value.data == {"status": "fail", "error": "CURSOR_INVALIDATED: invalid cursor", "code": 400}
 
 
 @pytest.mark.anyio
 async def test_bad_dates_that_pass_the_schema_fail_with_cleverTaps_4002(run: Run) -> None:
-    with pytest.raises(ActionFailed, match=r"^Dates must be real.*\(CleverTap code 4002\)$"):
+    with pytest.raises(
+        ActionFailed, match=r"^CleverTap rejected the input: Dates must be real.*\(CleverTap code 4002\)$"
+    ):
         await run("get-event-count", {**QUERY, "from": 20260231, "to": 20260301})
 
 

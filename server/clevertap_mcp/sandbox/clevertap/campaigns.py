@@ -59,7 +59,10 @@ def campaign_result(account: Account, body: dict[str, Any], extras: tuple[str, .
     campaign = _campaign(account, body)
     if campaign.status not in (COMPLETED, STOPPED):
         raise TargetNotCompleted
-    return {**campaign.result, **{name: 0 for name in extras if name not in campaign.result}}
+    # sent and clicked are always reported (§11): a campaign stopped before it delivered anything reports zeros,
+    # not an empty object that reads as "no report".
+    metrics = {"sent": 0, "clicked": 0, **campaign.result}
+    return {**metrics, **{name: 0 for name in extras if name not in metrics}}
 
 
 def stop_campaign(account: Account, body: dict[str, Any]) -> None:

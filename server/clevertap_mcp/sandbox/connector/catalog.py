@@ -20,6 +20,7 @@ from clevertap_mcp.sandbox.connector.schemas import (
     ID,
     IDENTITY,
     PAGE_OUTPUT,
+    PEOPLE_QUERY,
     QUERY,
     QUERY_REQUIRED,
     SPLIT,
@@ -54,7 +55,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         key="real-time-user-count",
         name="Real-Time User Count",
-        description="Users active right now (in the last 5 minutes). Each flag set true adds that breakdown.",
+        description="Users active right now (within 5 minutes). Each flag set true adds that breakdown.",
         input_schema=obj({flag: SPLIT for flag in ("user_type", "session_source", "browser", "os", "device", "new")}),
         output_schema=obj(
             {"count": {"type": "integer"}, "last_processed_ts": {"type": "integer"}}, ("count", "last_processed_ts")
@@ -106,8 +107,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         key="get-campaigns",
         name="Get Campaigns",
         description=(
-            "List the campaigns scheduled in a date range, with id and status. Only API-created ones: dashboard "
-            "campaigns never appear."
+            "List the campaigns scheduled in a date range (inclusive), with id, status and scheduled_on "
+            "(yyyyMMddHHmm, UTC). Only API-created ones: dashboard campaigns never appear."
         ),
         input_schema=obj({"from": DATE, "to": DATE}, ("from", "to")),
         output_schema=obj({"targets": {"type": "array", "items": {"type": "object"}}}, ("targets",)),
@@ -143,7 +144,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                     "anyOf": [{"type": "string", "pattern": r"^(now|\d{8} \d{2}:\d{2})$"}, {"type": "object"}],
                     "description": "'now', 'YYYYMMDD HH:MM' or a schedule object",
                 },
-                "where": obj(QUERY, QUERY_REQUIRED),
+                "where": obj(PEOPLE_QUERY, QUERY_REQUIRED),
                 "segment": {"type": ["integer", "string"]},
                 "devices": {"type": "array", "items": {"enum": ["android", "ios", "windows"]}},
                 "estimate_only": {"type": "boolean"},
@@ -167,14 +168,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
         key="get-profile-count",
         name="Get Profile Count",
         description="Number of unique profiles (users) that did an event in a date range.",
-        input_schema=obj(QUERY, QUERY_REQUIRED),
+        input_schema=obj(PEOPLE_QUERY, QUERY_REQUIRED),
         output_schema=COUNT_OUTPUT,
         read_only=True,
     ),
     ActionSpec(
         key="get-event-count",
         name="Get Event Count",
-        description="Number of times an event happened in a date range.",
+        description=(
+            "Number of times an event happened in a date range. Trends or a property's sum (revenue): "
+            "proxy_request POST /1/counts/trends.json."
+        ),
         input_schema=obj(QUERY, QUERY_REQUIRED),
         output_schema=COUNT_OUTPUT,
         read_only=True,
@@ -233,7 +237,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="Get User Profiles",
         description=(
             "Export the profiles that did an event in a date range, first page. "
-            "Continue with get-user-profiles-by-cursor while next_cursor is not null."
+            "Continue with get-user-profiles-by-cursor while next_cursor is not null. "
+            "One user by email/identity: proxy_request GET /1/profile.json."
         ),
         input_schema=obj(
             {
@@ -276,7 +281,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="Upload User Profiles",
         description=(
             "Create or update profiles by identity or objectId (merged by identity). Up to 1000 per call. "
-            "Standard keys: Name, Email, Phone (+country code), Gender (M/F), DOB ($D_<epoch>), Customer Type."
+            "Standard keys: Name, Email, Phone (+country code), Gender (M/F), DOB ($D_<epoch>), Customer Type, "
+            "MSG-email/-push/-sms (opt-in, bool)."
         ),
         input_schema=obj(
             {

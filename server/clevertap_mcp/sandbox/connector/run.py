@@ -21,6 +21,7 @@ import httpx2
 
 from clevertap_mcp.sandbox.connector.catalog import action_spec
 from clevertap_mcp.sandbox.connector.wire import (
+    REJECTED,
     ActionFailed,
     CleverTapCredentials,
     Wire,
@@ -205,7 +206,7 @@ async def _upload(run: _Run, records: list[dict[str, Any]], kind: str, dry_run: 
     unprocessed = body.get("unprocessed", [])
     if status == "fail":
         detail = f": {_first_error(unprocessed)}" if _first_error(unprocessed) else ""
-        raise ActionFailed(f"CleverTap processed none of the {len(records)} records{detail}", data=body)
+        raise ActionFailed(f"{REJECTED} and processed none of the {len(records)} records{detail}", data=body)
     if status not in ("success", "partial"):
         raise ActionFailed(f"CleverTap answered the upload with an unexpected status {status!r}", data=body)
     return {"status": status, "processed": field(body, "processed", int), "unprocessed": unprocessed}

@@ -19,6 +19,7 @@ __all__ = [
     "IDENTITY",
     "OPERATORS",
     "PAGE_OUTPUT",
+    "PEOPLE_QUERY",
     "QUERY",
     "QUERY_REQUIRED",
     "SPLIT",
@@ -42,7 +43,7 @@ def obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any
 # from/to are CleverTap's int YYYYMMDD; the bounds refuse epochs, strings and short numbers. Impossible calendar
 # dates (20260231) pass here and CleverTap itself answers them with code 4002.
 DATE: dict[str, Any] = {"type": "integer", "minimum": 20000101, "maximum": 20991231, "description": "YYYYMMDD"}
-ID: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "Campaign id"}
+ID: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "Campaign id from get-campaigns"}
 EVENT_NAME: dict[str, Any] = {"type": "string", "minLength": 1, "description": "Exact, case-sensitive"}
 OPERATORS = [
     "equals",
@@ -72,6 +73,15 @@ QUERY: dict[str, Any] = {
     "common_profile_properties": {"type": "object"},
 }
 QUERY_REQUIRED = ("event_name", "from", "to")
+# CQL's only way to say "did X but not Y" (§8). Shown only where the question is about people (who to count or
+# target), so the other query actions' schemas stay small; CleverTap checks its content, the emulator too.
+PEOPLE_QUERY: dict[str, Any] = {
+    **QUERY,
+    "advanced_query": {
+        "type": "object",
+        "description": "{did_all|did_any|did_none: [{event_name, from?, to?}]}",
+    },
+}
 CURSOR_INPUT = obj(
     {"cursor": {"type": "string", "pattern": "^[A-Za-z0-9%+/=_.~-]+$", "description": "next_cursor, unchanged"}},
     ("cursor",),
@@ -91,7 +101,7 @@ UPLOAD_OUTPUT = obj(
 )
 DRY_RUN: dict[str, Any] = {"type": "boolean", "description": "Validate only, store nothing"}
 # Epoch seconds; the maximum refuses milliseconds, CleverTap's classic error 525.
-TS: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 9999999999, "description": "Epoch seconds"}
+TS: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 9999999999, "description": "Epoch seconds, not ms"}
 IDENTITY = {"identity": {"type": "string", "minLength": 1}, "objectId": {"type": "string", "minLength": 1}}
 HAS_IDENTITY = [{"required": ["identity"]}, {"required": ["objectId"]}]
 

@@ -13,7 +13,16 @@ import httpx2
 
 from clevertap_mcp.sandbox.clevertap.regions import REGIONS, is_region
 
-__all__ = ["ActionFailed", "CleverTapCredentials", "Wire", "clevertap_base_url", "fail_message", "field", "require_ok"]
+__all__ = [
+    "REJECTED",
+    "ActionFailed",
+    "CleverTapCredentials",
+    "Wire",
+    "clevertap_base_url",
+    "fail_message",
+    "field",
+    "require_ok",
+]
 
 
 @dataclass(frozen=True)
@@ -110,12 +119,34 @@ class Wire:
         return body
 
 
+REJECTED = "CleverTap rejected the input"
+# CleverTap's texts that name a symptom, not what to do about it: the hint the connector adds to each.
+_HINTS = (
+    (
+        "Invalid event",
+        "; event names are exact and case-sensitive, as in the dashboard (e.g. 'Charged', 'App Launched', "
+        "'Product Viewed')",
+    ),
+    (
+        "hasn't been completed",
+        ": the campaign is still scheduled or running, and has a report once it completes or is stopped "
+        "(get-campaigns shows its status)",
+    ),
+)
+
+
 def require_ok(body: dict[str, Any]) -> dict[str, Any]:
-    """The body itself when it reports success; ActionFailed with CleverTap's message otherwise."""
+    """The body itself when it reports success; ActionFailed with CleverTap's message otherwise.
+
+    An HTTP 200 `fail` is CleverTap refusing the request before doing anything (clevertap-api.md §3), so the message
+    starts with REJECTED: the agent then knows nothing changed and that the input is what to fix.
+    """
     if body.get("status") == "success":
         return body
     if body.get("status") == "fail":
-        raise ActionFailed(fail_message(body), data=body)
+        message = fail_message(body)
+        hint = "".join(text for symptom, text in _HINTS if symptom in message)
+        raise ActionFailed(f"{REJECTED}: {message}{hint}", data=body)
     raise ActionFailed(f"CleverTap answered with an unexpected status {body.get('status')!r}", data=body)
 
 

@@ -21,7 +21,10 @@ Every action is returned, best first, ordered by this key (smallest first):
 
     (-score, unmentioned, id)
 
-- `score`: the sum above, rounded to 6 decimals so float noise never decides an order.
+- `score`: the sum above, rounded to 6 decimals so float noise never decides an order. When no intent word (nor a
+  synonym of one) is a write action's verb (upload, delete, create, stop), the intent asks to read, and each write
+  action's score is multiplied by READ_INTENT_WRITE_FACTOR: "which users are on iOS" must not put Delete User
+  Profile first because it shares their nouns.
 - `unmentioned`: for an action with a positive score, the number of distinct stems of its name and key that no intent
   word (nor any synonym of one) stands for; 0 for an action that scores nothing. "export profiles" thus ranks the
   first page of profiles (`get-user-profiles`) above the next one (`get-user-profiles-by-cursor`).
@@ -44,10 +47,27 @@ from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP
 from clevertap_mcp.sandbox.membrane.errors import NotFound
 from clevertap_mcp.sandbox.membrane.state import Connection
 
-__all__ = ["CATALOG", "TITLE_WEIGHT", "ActionCatalog", "CatalogAction", "intent_groups", "stems"]
+__all__ = [
+    "CATALOG",
+    "READ_INTENT_WRITE_FACTOR",
+    "TITLE_WEIGHT",
+    "WRITE_VERBS",
+    "ActionCatalog",
+    "CatalogAction",
+    "intent_groups",
+    "stems",
+]
 
 TITLE_WEIGHT = 3.0
+# The verbs of the write actions' titles. An intent that names none of them (nor a synonym) asks to read, so a write
+# that matches its nouns ("which users are on iOS" vs Delete User Profile) weighs this much of its score.
+WRITE_VERBS = frozenset({"upload", "delet", "creat", "stop"})
+READ_INTENT_WRITE_FACTOR = 0.5
 _WORD = re.compile(r"[a-z0-9]+")
+# Literals in a description: a raw API path for what no action does ("/1/counts/trends.json") and payload keys
+# ("MSG-sms"). Their words say where to go or what to write, not what the action does ("sms" must not make a profile
+# upload a match for "send an sms"), so they stay out of the ranking.
+_LITERALS = re.compile(r"(?<![\w/])/\d+/\S+|\bMSG-\S+")
 # fmt: off
 _STOP_WORDS = frozenset({
     "a", "about", "all", "an", "and", "any", "are", "at", "be", "by", "can", "could", "do", "does", "for", "from",
@@ -67,6 +87,13 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"right now|at the moment|just now|last (5|five) minutes", " realtime "),
         (r"sign(ed)? up|signups?", " profile "),
         (r"look(ing|ed|s)? up", " lookup "),
+        # Consent is a profile property (MSG-email, MSG-push, ...): opting out must never read as deleting a user.
+        (r"opt(ed|s)?( \w+){0,2}[ -]?(out|in)\b|(un|re)?subscribe[sd]?|consent", " update profile "),
+        # An event's name says which event, not what to do: "App Launched" must not read as "launch a campaign".
+        (
+            r"app (launched|installed|uninstalled)|notification (viewed|clicked)|(launched|opened) (the |our |my )?app",
+            " event ",
+        ),
         # "by email" names a person to find, not an email campaign.
         (
             r"(by|with|whose|from) (their |the |an? )?(e-?mail|phone|identity|id)( address| number)?",
@@ -96,7 +123,9 @@ _SYNONYM_WORDS: dict[str, str] = {
     "email emails mail newsletter sms text whatsapp webpush inbox message messages broadcast blast": "campaign",
     "token tokens device devices fcm apns gcm registration": "device token push",
     "page pages cursor cursors continue continuing remaining rest previous following batch": "cursor next page",
-    "yesterday today week weeks month months year days daily weekly monthly since between range period recent": (
+    "trend trends breakdown histogram": "event count",
+    "last past yesterday today week weeks month months year days daily weekly monthly since between range period "
+    "recent": (
         "date range"
     ),
     "stats statistics metrics performance perform performed results result clicks clicked opened delivered delivery "
@@ -175,7 +204,7 @@ class ActionCatalog:
                 id=f"act_{index:02d}",
                 spec=spec,
                 title_stems=frozenset(stems(f"{spec.name} {spec.key}")),
-                description_stems=frozenset(stems(spec.description)),
+                description_stems=frozenset(stems(_LITERALS.sub(" ", spec.description))),
             )
             for index, spec in enumerate(specs, start=1)
         )
@@ -223,9 +252,12 @@ class ActionCatalog:
         """`actions` best first for `intent`, by `(-score, unmentioned, id)` (see the module docstring)."""
         groups = intent_groups(intent)
         mentioned = frozenset[str]().union(*groups)
+        asks_to_write = bool(mentioned & WRITE_VERBS)
 
         def order(action: CatalogAction) -> tuple[float, int, str]:
             score = self.score(action, groups)
+            if not asks_to_write and not action.spec.read_only:
+                score = round(score * READ_INTENT_WRITE_FACTOR, 6)
             return -score, len(action.title_stems - mentioned) if score else 0, action.id
 
         return sorted(actions, key=order)
