@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
@@ -24,6 +25,8 @@ from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.retry import RetryPolicy
 
 DEFAULT_MAX_TOKEN_CLIENTS = 256
+# Input schemas a caller's searches showed, kept to name undeclared fields (an id and a key per action).
+MAX_REMEMBERED_SCHEMAS = 1000
 
 OWN_CREDENTIALS_REQUIRED = (
     "This server requires each request to carry the caller's own Membrane token, and this request had none, so "
@@ -94,6 +97,8 @@ class Caller:
     client: MembraneClient | None
     last_connection_id: str | None = None
     action_keys: dict[str, str] = field(default_factory=dict[str, str])
+    # Action id and key -> the input_schema its search showed (run_action names undeclared fields); oldest out first.
+    input_schemas: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     token: StaticToken | None = None
 
 
@@ -210,6 +215,22 @@ class AppState:
         caller = self._caller()
         if not isinstance(caller, str):
             caller.action_keys.update(keys)
+
+    def remember_input_schemas(self, schemas: dict[str, dict[str, Any]]) -> None:
+        """Input schemas by action id and key, as the current caller's search_actions showed them."""
+        caller = self._caller()
+        if isinstance(caller, str):
+            return
+        for name, schema in schemas.items():
+            caller.input_schemas.pop(name, None)
+            caller.input_schemas[name] = schema
+        while len(caller.input_schemas) > MAX_REMEMBERED_SCHEMAS:
+            del caller.input_schemas[next(iter(caller.input_schemas))]
+
+    def input_schema(self, action_id: str) -> dict[str, Any] | None:
+        """The input_schema the current caller's search_actions showed for this id or key, if any."""
+        caller = self._caller()
+        return None if isinstance(caller, str) else caller.input_schemas.get(action_id)
 
     def action_key(self, action_id: str) -> str:
         """The key of an action id the current caller's search_actions showed; anything else is taken as a key

@@ -5,8 +5,9 @@ Everything an agent could fix comes back as an `isError` result (`ToolError`) sa
 
 from __future__ import annotations
 
+import difflib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import Context
@@ -118,6 +119,9 @@ async def search_actions(
         for a in page.items
     ]
     app.remember_action_keys({a.id: a.key for a in page.items if a.key})
+    app.remember_input_schemas(
+        {name: a.input_schema for a in page.items if a.input_schema for name in (a.id, a.key) if name}
+    )
     return SearchActionsResult(actions=actions, next_cursor=page.next_cursor)
 
 
@@ -133,6 +137,7 @@ async def run_action(
     key = app.action_key(action_id)
     if app.read_only and not policy.action_is_read(key):
         raise ToolError(policy.read_only_action_refusal(action_id, key))
+    _refuse_undeclared_fields(action_id, input, app.input_schema(action_id))
     conn_id = await _connection_id(app, connection_id)
     asked = await confirm.confirm_action(
         ctx, client, connection_id=conn_id, action_id=action_id, key=key, action_input=input
@@ -156,6 +161,28 @@ async def run_action(
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not reads) from None
     return RunActionResult(output=result.output, action_run_id=result.action_run_id)
+
+
+def _refuse_undeclared_fields(action_id: str, action_input: dict[str, Any], schema: dict[str, Any] | None) -> None:
+    """Membrane ignores input fields an action does not declare, so a typo (`batchSize`) would run with the default
+    instead of failing: name it before anything is sent. Only for actions whose schema a search showed."""
+    properties = schema.get("properties") if schema else None
+    if not isinstance(properties, dict) or (schema or {}).get("additionalProperties", False) is not False:
+        return
+    declared = [str(name) for name in cast(dict[str, Any], properties)]
+    unknown = [name for name in action_input if name not in declared]
+    if not unknown:
+        return
+    hints = [
+        f"{name!r} (did you mean {close[0]!r}?)"
+        if (close := difflib.get_close_matches(name, declared, n=1))
+        else repr(name)
+        for name in unknown
+    ]
+    raise ToolError(
+        f"{action_id} has no input field {', '.join(hints)}, so nothing was sent (Membrane would ignore it). "
+        f"Its input_schema declares: {', '.join(declared)}."
+    )
 
 
 async def proxy_request(
