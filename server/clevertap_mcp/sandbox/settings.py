@@ -7,6 +7,7 @@ name, so tests and eval harnesses can pick the other behaviour explicitly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 DEMO_WORKSPACE_KEY = "sandbox-workspace"
 DEMO_WORKSPACE_SECRET = "sandbox-secret"  # noqa: S105 - a published demo credential, not a secret
@@ -15,6 +16,8 @@ DEMO_TENANT_KEY = "sandbox-tenant"
 DEMO_CLEVERTAP_ACCOUNT_ID = "TEST-R78-ZZ6-5Z7Z"
 DEMO_CLEVERTAP_PASSCODE = "SANDBOX-PASSCODE-1"  # the emulator's demo account, not a real one
 DEMO_CLEVERTAP_REGION = "eu1"
+# The demo account's SDK Token: a different credential from the passcode, so sent as the passcode it gets 401 (§2).
+DEMO_CLEVERTAP_SDK_TOKEN = "a1b-2c3"  # noqa: S105 - the emulator's demo account, not a real one
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,33 @@ class SandboxSettings:
     upload_store_millisecond_ts: bool = False
     # Metrics targets/result.json reports beyond sent and clicked (§11: newer docs list more, unconfirmed).
     campaign_result_extras: tuple[str, ...] = ()
+    # `scheduled_on` in targets/list.json (§11, unconfirmed): the int yyyyMMddHHmm by default, or epoch seconds.
+    scheduled_on_format: Literal["yyyyMMddHHmm", "epoch"] = "yyyyMMddHHmm"
+    # Renames of the campaign `status` values targets/list.json shows (§11, unconfirmed; default scheduled, running,
+    # completed, stopped as they are), as (status, shown as) pairs.
+    campaign_status_names: tuple[tuple[str, str], ...] = ()
+    # `sk1` is only in the Java SDK's region enum (§1, unconfirmed; default not served, so 404 like any unknown host).
+    # True serves it as a regional host with no accounts: every call there is 401, as on any wrong region.
+    serve_sk1: bool = False
+    # Per-record codes of bad token data (§7.4 table, the 531/535 split unconfirmed): 531 when tokenData is not an
+    # object, 535 when its content is invalid (a chrome token without keys). Set both alike for a single code.
+    token_not_object_code: int = 531
+    token_invalid_content_code: int = 535
+    # /1/profile.json for an unknown user (§8, unconfirmed): HTTP 200 {"status":"fail","error":..,"code":..}.
+    user_not_found_error: str = "User not found"
+    user_not_found_code: int = 404
+    # Fields /1/delete/profiles.json adds to {"status":"success"} (§12, unconfirmed whether there are any; default
+    # none), as (name, value) pairs.
+    delete_success_extras: tuple[tuple[str, str | int | bool], ...] = ()
+    # More than 1000 records or an empty `d` on /1/upload (§14 #11, unconfirmed): a fail body with HTTP 400 by
+    # default; True answers it with HTTP 200 like CleverTap's other validation failures. Nothing is stored either way.
+    upload_batch_limit_http_200: bool = False
+    # The fail body of a batch_size outside 1..5000 on the export calls (§14 #26, wording unconfirmed; it names
+    # batch_size and its range).
+    batch_size_error: str = "batch_size must be an integer between 1 and 5000"
+    batch_size_error_code: int = 400
+    # Code of the "Dates must be real…" fail body (§14 #27: 4002 seen in client matching, unconfirmed).
+    invalid_dates_code: int = 4002
+    # Text of the fail body for an expired or unknown cursor (§8: carries both strings clients match on; the real
+    # wording is unconfirmed).
+    cursor_invalid_error: str = "CURSOR_INVALIDATED: invalid cursor"

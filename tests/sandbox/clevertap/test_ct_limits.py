@@ -201,6 +201,15 @@ async def test_a_handler_delay_keeps_requests_in_flight_long_enough_to_meet_the_
     make_world: Callable[..., CleverTapWorld], make_client: ClientFactory
 ) -> None:
     world = make_world(api_concurrency=1, handler_delay=0.5)
+    # The delay's clock is the test's: the first request stays in flight until the test lets the delay pass.
+    delays: list[float] = []
+    passed = anyio.Event()
+
+    async def delay(seconds: float) -> None:
+        delays.append(seconds)
+        await passed.wait()
+
+    world.delay = delay
     statuses: list[int] = []
     async with make_client(world) as http:
 
@@ -211,7 +220,10 @@ async def test_a_handler_delay_keeps_requests_in_flight_long_enough_to_meet_the_
             async with anyio.create_task_group() as group:
                 group.start_soon(one)
                 group.start_soon(one)
-    assert sorted(statuses) == [200, 429]
+                await anyio.wait_all_tasks_blocked()
+                assert (statuses, delays) == ([429], [0.5])  # refused while the other sat out its delay
+                passed.set()
+    assert statuses == [429, 200]
 
 
 async def test_credentials_are_checked_before_the_cap_so_a_stranger_gets_401_while_slots_are_full(

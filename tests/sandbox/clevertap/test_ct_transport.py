@@ -12,7 +12,11 @@ import pytest
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld
 from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.clevertap.routes import MAX_JSON_DEPTH
-from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE
+from clevertap_mcp.sandbox.settings import (
+    DEMO_CLEVERTAP_ACCOUNT_ID,
+    DEMO_CLEVERTAP_PASSCODE,
+    DEMO_CLEVERTAP_SDK_TOKEN,
+)
 
 ClientFactory = Callable[..., httpx2.AsyncClient]
 AUTH = {"X-CleverTap-Account-Id": DEMO_CLEVERTAP_ACCOUNT_ID, "X-CleverTap-Passcode": DEMO_CLEVERTAP_PASSCODE}
@@ -38,6 +42,16 @@ async def test_missing_or_wrong_credentials_get_401_with_the_documented_body(
     world: CleverTapWorld, make_client: ClientFactory, headers: dict[str, str]
 ) -> None:
     async with make_client(world, headers=headers) as http:
+        response = await http.post("/1/now.json", json={})
+    assert response.status_code == 401
+    assert response.json() == INVALID_CREDENTIALS
+
+
+async def test_the_accounts_sdk_token_sent_as_the_passcode_gets_401(
+    world: CleverTapWorld, make_client: ClientFactory, account: Account
+) -> None:
+    assert account.sdk_token == DEMO_CLEVERTAP_SDK_TOKEN  # the account really has this token, so 401 is a refusal of it
+    async with make_client(world, headers={**AUTH, "X-CleverTap-Passcode": DEMO_CLEVERTAP_SDK_TOKEN}) as http:
         response = await http.post("/1/now.json", json={})
     assert response.status_code == 401
     assert response.json() == INVALID_CREDENTIALS

@@ -334,6 +334,24 @@ async def test_an_uploaded_event_name_becomes_queryable(
     assert after == {"status": "success", "count": 1}
 
 
+async def test_events_outside_the_live_campaign_window_are_stored_and_counted_like_any_other(
+    make_world: Callable[..., CleverTapWorld], make_client: Callable[..., httpx2.AsyncClient]
+) -> None:
+    # §14 #8: outside -2 h / +2 min of now an event fires no live campaign; live campaigns are dashboard-made and
+    # their firing shows nowhere in the REST API, so what an agent can observe is that both events are stored.
+    query = {"event_name": "Wishlist Added", "from": 20260105, "to": 20260105}
+    three_hours_ago, ten_minutes_ahead = 1767607200 - 3 * 3600, 1767607200 + 600
+    async with make_client(make_world(count_partial_polls=0)) as http:
+        body = await upload(
+            http,
+            event(evtName="Wishlist Added", ts=three_hours_ago),
+            event(evtName="Wishlist Added", ts=ten_minutes_ahead),
+        )
+        counted = (await http.post("/1/counts/events.json", json=query)).json()
+    assert (body["status"], body["processed"]) == ("success", 2)
+    assert counted == {"status": "success", "count": 2}
+
+
 async def test_concurrent_uploads_all_land_without_losing_records(client: httpx2.AsyncClient, account: Account) -> None:
     before = len(account.events)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from clevertap_mcp.sandbox.clevertap.dates import date_range, minute_stamp, parse_when
@@ -24,12 +25,29 @@ _TOKEN_PLATFORM = {"gcm": "android", "fcm": "android", "apns": "ios", "wns": "wi
 _PROFILE_PLATFORM = {"Android": "android", "iOS": "ios", "Windows": "windows"}
 
 
-def list_campaigns(account: Account, body: dict[str, Any], now: float) -> list[dict[str, Any]]:
-    """API-created campaigns whose scheduled start falls in from..to (inclusive); dashboard ones never appear."""
+def list_campaigns(
+    account: Account,
+    body: dict[str, Any],
+    now: float,
+    *,
+    epoch_scheduled_on: bool = False,
+    status_names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """API-created campaigns whose scheduled start falls in from..to (inclusive); dashboard ones never appear.
+
+    `scheduled_on` is the int yyyyMMddHHmm, or epoch seconds with `epoch_scheduled_on`; `status_names` renames the
+    status values. Both points are unconfirmed (§11), hence settings.
+    """
     selected = date_range(body, now, allow_future=True)
     campaigns = sorted(account.campaigns.values(), key=lambda c: (c.scheduled_on, c.id))
+    names = status_names or {}
     return [
-        {"id": c.id, "name": c.name, "scheduled_on": minute_stamp(c.scheduled_on), "status": c.status}
+        {
+            "id": c.id,
+            "name": c.name,
+            "scheduled_on": c.scheduled_on if epoch_scheduled_on else minute_stamp(c.scheduled_on),
+            "status": names.get(c.status, c.status),
+        }
         for c in campaigns
         if c.api_created and c.scheduled_on in selected
     ]

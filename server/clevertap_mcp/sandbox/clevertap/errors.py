@@ -17,12 +17,18 @@
         └── TargetNotCompleted      no code, a report on an unfinished campaign
 
 HTTP 200 with "status": "fail" is CleverTap's normal way of refusing, so most classes keep status 200.
+
+The classes carry the documented defaults. Where the contract marks a body unconfirmed (4002, "User not found", the
+cursor wording), `as_configured` swaps in the SandboxSettings value when the answer is rendered, so the code that
+raises them needs no settings.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, ClassVar
+
+from clevertap_mcp.sandbox.settings import SandboxSettings
 
 __all__ = [
     "BadRequest",
@@ -40,6 +46,7 @@ __all__ = [
     "TargetNotCompleted",
     "TooManyRequests",
     "UserNotFound",
+    "as_configured",
 ]
 
 
@@ -137,3 +144,14 @@ class UserNotFound(Refused):
 class TargetNotCompleted(Refused):
     def __init__(self) -> None:
         super().__init__("This target hasn't been completed", None)
+
+
+def as_configured(error: CleverTapError, settings: SandboxSettings) -> CleverTapError:
+    """`error` with the unconfirmed parts of its body taken from `settings` (clevertap-api.md §8, §14 #27)."""
+    if isinstance(error, InvalidDates):
+        error.code = settings.invalid_dates_code
+    elif isinstance(error, UserNotFound):
+        error.error, error.code = settings.user_not_found_error, settings.user_not_found_code
+    elif isinstance(error, CursorInvalidated):
+        error.error = settings.cursor_invalid_error
+    return error

@@ -82,6 +82,8 @@ class Account:
     account_id: str
     passcode: str = field(repr=False)  # a credential: never in reprs, so never in logs or tracebacks
     region: str
+    # The SDK Token: a credential of the SDKs, never of the REST API, where it is a wrong passcode (§2, §14 #15).
+    sdk_token: str = field(default="", repr=False)
     profiles: dict[str, Profile] = field(default_factory=dict[str, Profile])  # by object_id
     by_identity: dict[str, str] = field(default_factory=dict[str, str])  # identity -> object_id
     events: list[Event] = field(default_factory=list[Event])

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import unquote
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,10 +30,12 @@ from clevertap_mcp.sandbox.clevertap.errors import (
     MethodNotAllowed,
     NotFound,
     Refused,
+    as_configured,
 )
 from clevertap_mcp.sandbox.clevertap.limits import UPLOAD_PATH
 from clevertap_mcp.sandbox.clevertap.messages import SEND_CHANNELS
 from clevertap_mcp.sandbox.clevertap.model import Account
+from clevertap_mcp.sandbox.clevertap.regions import UNCONFIRMED_REGION
 from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, CountKind, Kind
 from clevertap_mcp.sandbox.clevertap.upload import record_types
 
@@ -161,7 +162,7 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
         async def handle(request: Request) -> Response:
             region = str(request.path_params["region"])
             try:
-                if region not in REGIONS and region not in REGION_ALIASES:
+                if region not in REGIONS and region not in REGION_ALIASES and not _served_unconfirmed(world, region):
                     raise NotFound
                 headers = request.headers
                 account = world.authenticate(
@@ -176,7 +177,7 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
                     for slot in taken:
                         slot.release()
             except CleverTapError as error:
-                return _render(error)
+                return _render(as_configured(error, world.settings))
 
         return Route(f"/{{region}}{path}", handle, methods=list(methods))
 
@@ -248,9 +249,14 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
 
 
+def _served_unconfirmed(world: CleverTapWorld, region: str) -> bool:
+    """`sk1` when settings.serve_sk1 makes it a host (§1, unconfirmed): no account lives there, so calls get 401."""
+    return region == UNCONFIRMED_REGION and world.settings.serve_sk1
+
+
 async def _in_flight(world: CleverTapWorld, path: str) -> None:
     """What keeps an admitted request in flight: the configured handler delay, then the test seam."""
     if world.settings.handler_delay > 0:
-        await anyio.sleep(world.settings.handler_delay)
+        await world.delay(world.settings.handler_delay)
     if world.hold is not None:
         await world.hold(path)

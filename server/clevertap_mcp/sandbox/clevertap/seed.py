@@ -23,6 +23,7 @@ from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
     DEMO_CLEVERTAP_REGION,
+    DEMO_CLEVERTAP_SDK_TOKEN,
 )
 
 __all__ = ["DISCARDED_EVENT_NAMES", "SEEDED_EVENT_NAMES", "seed_demo_account"]
@@ -65,7 +66,9 @@ def seed_demo_account(seed: int, profiles: int, *, anchor: float) -> Account:
     """The demo account (eu1) with `profiles` profiles and their activity up to `anchor` (epoch seconds)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     now = int(anchor)
-    account = Account(DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
+    account = Account(
+        DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION, sdk_token=DEMO_CLEVERTAP_SDK_TOKEN
+    )
     account.event_names.update(SEEDED_EVENT_NAMES)
     account.discarded_events.update(DISCARDED_EVENT_NAMES)
     for index in range(profiles):

@@ -12,6 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal
 
+import anyio
+
 from clevertap_mcp.sandbox.clevertap import campaigns, deletion, messages, trends, upload
 from clevertap_mcp.sandbox.clevertap.counts import CountRequests
 from clevertap_mcp.sandbox.clevertap.errors import InvalidCredentials, Refused, UserNotFound
@@ -46,8 +48,11 @@ class CleverTapWorld:
         accounts: Iterable[Account] = (),
         *,
         rate_clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        # The real clock "now" follows when settings.clock does not pin it; a seam so tests need not read the time.
+        self._wall_clock = wall_clock
         self._clock_offset = 0.0
         # create.json's per-second cap counts real seconds: on the pinned world clock (--clock) no second would ever
         # pass, and after three creates every later one would get 429 for good.
@@ -58,6 +63,8 @@ class CleverTapWorld:
         # Test seam: awaited by every admitted request while it holds its in-flight slot, with the request's path,
         # so a test can keep requests in flight deterministically and go over the caps (limits.py).
         self.hold: Callable[[str], Awaitable[None]] | None = None
+        # What settings.handler_delay waits on: real seconds in service, a seam so tests need not wait them out.
+        self.delay: Callable[[float], Awaitable[None]] = anyio.sleep
         self.in_flight = InFlight(upload_cap=settings.upload_concurrency, cap=settings.api_concurrency)
         self._creates = RateWindow(settings.create_campaign_per_second)
         for account in accounts:
@@ -76,7 +83,7 @@ class CleverTapWorld:
 
     def now(self) -> float:
         """Epoch seconds: the pinned settings.clock when set, else the real clock; plus any advance_clock."""
-        base = self.settings.clock if self.settings.clock is not None else time.time()
+        base = self.settings.clock if self.settings.clock is not None else self._wall_clock()
         return base + self._clock_offset
 
     def advance_clock(self, seconds: float) -> None:
@@ -130,7 +137,7 @@ class CleverTapWorld:
         self, account: Account, kind: Kind, body: dict[str, Any], params: Mapping[str, str]
     ) -> dict[str, Any]:
         """Step 1 of §8: evaluate the query and hand out the first cursor, even for an empty range."""
-        batch_size = _batch_size(params.get("batch_size"), self.settings.default_batch_size)
+        batch_size = _batch_size(params.get("batch_size"), self.settings)
         options = RecordOptions(
             app=_flag(params, "app", default=False),
             events=_flag(params, "events", default=True),
@@ -211,7 +218,14 @@ class CleverTapWorld:
     # Campaigns ---------------------------------------------------------------------------------------------------
 
     def list_campaigns(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "success", "targets": campaigns.list_campaigns(account, body, self.now())}
+        targets = campaigns.list_campaigns(
+            account,
+            body,
+            self.now(),
+            epoch_scheduled_on=self.settings.scheduled_on_format == "epoch",
+            status_names=dict(self.settings.campaign_status_names),
+        )
+        return {"status": "success", "targets": targets}
 
     def campaign_result(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         result = campaigns.campaign_result(account, body, self.settings.campaign_result_extras)
@@ -240,7 +254,8 @@ class CleverTapWorld:
         """Accept a deletion of profiles by identity and/or guid; it takes effect after settings.delete_delay_seconds."""
         deletion.schedule_deletion(account, body, self.now() + self.settings.delete_delay_seconds)
         self._settle(account)
-        return {"status": "success"}
+        # Further fields are unconfirmed (§12): none by default, settings.delete_success_extras otherwise.
+        return {"status": "success", **dict(self.settings.delete_success_extras)}
 
     def demerge_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         deletion.demerge_profiles(account, body)
@@ -252,16 +267,16 @@ def _count_path(kind: CountKind) -> str:
     return f"/1/counts/{kind}.json"
 
 
-def _batch_size(raw: str | None, default: int) -> int:
+def _batch_size(raw: str | None, settings: SandboxSettings) -> int:
     if raw is None:
-        return default
+        return settings.default_batch_size
     try:
         size = int(raw)
     except ValueError:
         size = 0
     if not 1 <= size <= MAX_BATCH_SIZE:
-        # The wording is unconfirmed (§14 #26); it names batch_size and its range.
-        raise Refused(f"batch_size must be an integer between 1 and {MAX_BATCH_SIZE}", 400)
+        # The wording is unconfirmed (§14 #26): a setting, by default naming batch_size and its range.
+        raise Refused(settings.batch_size_error, settings.batch_size_error_code)
     return size
 
 

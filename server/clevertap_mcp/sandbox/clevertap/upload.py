@@ -2,6 +2,10 @@
 
 Records are applied in order, so a later record sees the profiles an earlier one created. `dryRun` runs every check
 and applies nothing.
+
+Events whose `ts` lies outside -2 h / +2 min of now are stored like any other; that CleverTap fires no live campaign
+for them (§14 #8) is not modelled: live campaigns are made in the dashboard, and whether one fired shows nowhere in
+the REST API, so there is nothing an API client could observe.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import json
 import math
 from typing import Any, cast
 
-from clevertap_mcp.sandbox.clevertap.errors import BadRequest
+from clevertap_mcp.sandbox.clevertap.errors import BadRequest, Refused
 from clevertap_mcp.sandbox.clevertap.model import Account, Event, Profile, Token, object_id_for
 from clevertap_mcp.sandbox.clevertap.upload_rules import (
     MAX_MULTI_VALUES,
@@ -39,14 +43,16 @@ def record_types(payload: Any) -> list[str]:
 
 
 def upload(account: Account, payload: Any, settings: SandboxSettings, now: float, *, dry_run: bool) -> dict[str, Any]:
-    """The /1/upload answer for `payload`; BadRequest (HTTP 400) for an empty or oversized batch."""
+    """The /1/upload answer for `payload`; for an empty or oversized batch BadRequest (HTTP 400), or Refused (HTTP 200)
+    with settings.upload_batch_limit_http_200 (§14 #11 is unconfirmed)."""
     records = cast(dict[str, Any], payload).get("d") if isinstance(payload, dict) else None
     if not isinstance(records, list):
         # Records not inside `d`: CleverTap answers fail with nothing processed (lib-observed body).
         return {"status": "fail", "processed": 0, "unprocessed": []}
     batch = cast(list[Any], records)
     if not 1 <= len(batch) <= MAX_BATCH:
-        raise BadRequest(f"d must hold between 1 and {MAX_BATCH} records, got {len(batch)}", 400)
+        refusal = Refused if settings.upload_batch_limit_http_200 else BadRequest
+        raise refusal(f"d must hold between 1 and {MAX_BATCH} records, got {len(batch)}", 400)
     processed = 0
     unprocessed: list[dict[str, Any]] = []
     for number, record in enumerate(batch, start=1):
@@ -74,7 +80,12 @@ def _apply(account: Account, record: Any, settings: SandboxSettings, now: float,
     truncate = settings.upload_truncate_long_values
     if kind == "token":
         existing = account.profiles.get(str(fields.get("objectId")))
-        object_id, token_id, token_type, keys = check_token(fields, existing.platform if existing else None)
+        object_id, token_id, token_type, keys = check_token(
+            fields,
+            existing.platform if existing else None,
+            not_object_code=settings.token_not_object_code,
+            invalid_content_code=settings.token_invalid_content_code,
+        )
         if not dry_run:
             profile = _upsert(account, None, object_id, None)
             profile.tokens = [token for token in profile.tokens if token.id != token_id]

@@ -189,14 +189,19 @@ def _check_operator(key: str, value: dict[str, Any]) -> None:
         raise Reject(555, "Property operator is incorrect", f"Invalid operator on {key}")
 
 
-def check_token(record: dict[str, Any], platform: str | None) -> tuple[str, str, str, dict[str, str] | None]:
-    """(objectId, token id, token type, chrome keys) of a valid token record; `platform` is the profile's."""
+def check_token(
+    record: dict[str, Any], platform: str | None, *, not_object_code: int = 531, invalid_content_code: int = 535
+) -> tuple[str, str, str, dict[str, str] | None]:
+    """(objectId, token id, token type, chrome keys) of a valid token record; `platform` is the profile's.
+
+    The two codes of bad token data are settings (SandboxSettings.token_not_object_code, ...): the split is unconfirmed.
+    """
     object_id = record.get("objectId")
     if not valid_object_id(object_id):
         raise Reject(530, "objectId is incorrect", "Token records need a valid objectId")
     data = record.get("tokenData")
     if not isinstance(data, dict):
-        raise Reject(531, "Token data is incorrect", "tokenData must be an object")
+        raise Reject(not_object_code, "Token data is incorrect", "tokenData must be an object")
     token = cast(dict[str, Any], data)
     token_id, kind = token.get("id"), token.get("type")
     if not isinstance(token_id, str) or not token_id:
@@ -210,7 +215,7 @@ def check_token(record: dict[str, Any], platform: str | None) -> tuple[str, str,
         if not isinstance(keys, dict) or not all(
             isinstance(cast(dict[str, Any], keys).get(name), str) for name in ("p256dh", "auth")
         ):
-            raise Reject(535, "Token data is incorrect", "chrome tokens need keys {p256dh, auth}")
+            raise Reject(invalid_content_code, "Token data is incorrect", "chrome tokens need keys {p256dh, auth}")
         return (
             str(object_id),
             token_id,

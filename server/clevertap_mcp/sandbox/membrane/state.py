@@ -22,7 +22,7 @@ keeps new ones from parking, so each answers 200 with the current object (§10 #
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -123,9 +123,11 @@ def require_usable(conn: Connection) -> CleverTapCredentials:
 class ChangeFeed:
     """Per-key anyio events: `wait` parks until `notify` for that key, or until the timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, timer: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
         self._events: dict[str, anyio.Event] = {}
         self._closed = False
+        # What a long-poll's timeout waits on: real seconds in service, a test seam so tests need not wait them out.
+        self.timer = timer
 
     def notify(self, key: str) -> None:
         event = self._events.pop(key, None)
@@ -148,10 +150,22 @@ class ChangeFeed:
         event = self._events.get(key)
         if event is None:
             event = self._events[key] = anyio.Event()
-        with anyio.move_on_after(seconds):
-            await event.wait()
-            return True
-        return False
+        changed = False
+        async with anyio.create_task_group() as race:
+
+            async def on_change() -> None:
+                nonlocal changed
+                await event.wait()
+                changed = True
+                race.cancel_scope.cancel()
+
+            async def on_timeout() -> None:
+                await self.timer(seconds)
+                race.cancel_scope.cancel()
+
+            race.start_soon(on_change)
+            race.start_soon(on_timeout)
+        return changed
 
 
 # The `GET /connections` query filters that name a field of the connection's app.
