@@ -4,6 +4,7 @@ clevertap-mcp [--sandbox [--sandbox-auto-connect] [--sandbox-seed N] [--sandbox-
               [-v|-vv]
 clevertap-mcp --transport http [--host 127.0.0.1] [--port 8000] [--workers N] [--require-client-token] ... (http.py)
 clevertap-mcp sandbox [--host 127.0.0.1] [--port 8787] [--auto-connect] [--seed N] [--profiles N] [--clock T]
+                      [--set NAME=VALUE ...]
 
 T pins the sandbox's "now": epoch seconds, or an ISO 8601 time such as 2026-01-05T10:00:00Z (UTC when no zone).
 """
@@ -42,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
         help="with --sandbox: new connections become READY without the connect page (for scripts)",
     )
     parser.add_argument("--sandbox-seed", type=int, default=None, help="with --sandbox: seed of the demo data")
+    parser.add_argument(
+        "--sandbox-set",
+        dest="sandbox_settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --sandbox: any sandbox setting, VALUE as JSON or text; repeatable",
+    )
     parser.add_argument("--sandbox-profiles", type=_profiles, default=None, help="with --sandbox: demo profiles")
     parser.add_argument(
         "--sandbox-clock", type=_clock, default=None, help="with --sandbox: pin now (epoch seconds or ISO 8601)"
@@ -58,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--profiles", type=_profiles, default=None, help="number of demo profiles")
     sandbox.add_argument(
         "--clock", type=_clock, default=None, help="pin the sandbox's now: epoch seconds or ISO 8601 (UTC default)"
+    )
+    sandbox.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any sandbox setting (README, The sandbox), VALUE as JSON or text; repeatable",
     )
     return parser
 
@@ -148,9 +165,9 @@ def _seeding(seed: int | None, profiles: int | None, clock: float | None) -> dic
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    seeding = (args.sandbox_seed, args.sandbox_profiles, args.sandbox_clock)
+    seeding = (args.sandbox_seed, args.sandbox_profiles, args.sandbox_clock, args.sandbox_settings or None)
     if args.command is None and not (args.sandbox or args.sandbox_auto_connect) and any(v is not None for v in seeding):
-        parser.error("--sandbox-seed, --sandbox-profiles and --sandbox-clock need --sandbox")
+        parser.error("--sandbox-seed, --sandbox-profiles, --sandbox-clock and --sandbox-set need --sandbox")
     logs.configure(args.verbose)
     if args.command == "sandbox":
         return _serve_sandbox(args)
@@ -170,12 +187,17 @@ def _serve_stdio(args: argparse.Namespace) -> int:
 
     sandbox_settings = None
     if args.sandbox or args.sandbox_auto_connect:
-        from clevertap_mcp.sandbox.settings import SandboxSettings
+        from clevertap_mcp.sandbox.settings import SandboxSettings, with_overrides
 
         sandbox_settings = SandboxSettings(
             auto_connect=args.sandbox_auto_connect,
             **_seeding(args.sandbox_seed, args.sandbox_profiles, args.sandbox_clock),
         )
+        try:
+            sandbox_settings = with_overrides(sandbox_settings, args.sandbox_settings)
+        except ValueError as exc:
+            sys.stderr.write(f"clevertap-mcp: --sandbox-set: {exc}\n")
+            return 2
     settings = settings_from_env(os.environ, sandbox=sandbox_settings)
     try:
         settings = with_safety(
@@ -195,9 +217,14 @@ def _serve_sandbox(args: argparse.Namespace) -> int:
     import anyio
 
     from clevertap_mcp.sandbox.server import serve_forever
-    from clevertap_mcp.sandbox.settings import SandboxSettings
+    from clevertap_mcp.sandbox.settings import SandboxSettings, with_overrides
 
     settings = SandboxSettings(auto_connect=args.auto_connect, **_seeding(args.seed, args.profiles, args.clock))
+    try:
+        settings = with_overrides(settings, args.settings)
+    except ValueError as exc:
+        sys.stderr.write(f"clevertap-mcp sandbox: --set: {exc}\n")
+        return 2
 
     def on_ready(base_url: str) -> None:
         sys.stdout.write(

@@ -6,8 +6,14 @@ name, so tests and eval harnesses can pick the other behaviour explicitly.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 DEMO_WORKSPACE_KEY = "sandbox-workspace"
 DEMO_WORKSPACE_SECRET = "sandbox-secret"  # noqa: S105 - a published demo credential, not a secret
@@ -107,3 +113,85 @@ class SandboxSettings:
     # Text of the fail body for an expired or unknown cursor (§8: carries both strings clients match on; the real
     # wording is unconfirmed).
     cursor_invalid_error: str = "CURSOR_INVALIDATED: invalid cursor"
+
+
+def with_overrides(settings: SandboxSettings, assignments: Iterable[str]) -> SandboxSettings:
+    """`settings` with NAME=VALUE assignments applied (the command line's `--set`), so a harness that starts the
+    sandbox from a shell can flip any open point. VALUE is JSON (`true`, `3`, `0.5`, `"text"`, `[["a", 1]]`), or else
+    taken as a plain string. Raises ValueError naming the setting and what it takes."""
+    hints = typing.get_type_hints(SandboxSettings)
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ValueError(f"{assignment!r} is not NAME=VALUE (for example count_partial_polls=0)")
+        if name not in hints:
+            close = difflib.get_close_matches(name, list(hints), n=1)
+            hint = f" Did you mean {close[0]}?" if close else " The README's sandbox section lists them."
+            raise ValueError(f"There is no sandbox setting {name!r}.{hint}")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        changes[name] = _coerce(name, value, hints[name])
+    return dataclasses.replace(settings, **changes)
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """`value` as the field's type, or ValueError saying what the field takes."""
+    converted = _as(value, hint)
+    if converted is _NO:
+        raise ValueError(f"Sandbox setting {name} takes {_describe(hint)}, not {json.dumps(value)}")
+    return converted
+
+
+_NO: Any = object()
+
+
+def _as(value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arm in args:
+            converted = _as(value, arm)
+            if converted is not _NO:
+                return converted
+        return _NO
+    if origin is Literal:
+        return value if value in args else _NO
+    if origin is tuple:
+        if not isinstance(value, list):
+            return _NO
+        items = typing.cast(list[Any], value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            converted = [_as(item, args[0]) for item in items]
+        elif len(args) == len(items):
+            converted = [_as(item, arm) for item, arm in zip(items, args, strict=True)]
+        else:
+            return _NO
+        return _NO if any(c is _NO for c in converted) else tuple(converted)
+    if hint is type(None):
+        return None if value is None else _NO
+    if hint is bool:
+        return value if isinstance(value, bool) else _NO
+    if hint is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _NO
+    if hint is float:
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else _NO
+    if hint is str:
+        return value if isinstance(value, str) else _NO
+    return _NO
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arm) for arm in args)
+    if origin is Literal:
+        return "one of " + ", ".join(json.dumps(a) for a in args)
+    if origin is tuple:
+        return "a JSON list"
+    names = {type(None): "null", bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, str(hint))

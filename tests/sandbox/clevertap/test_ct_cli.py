@@ -27,7 +27,7 @@ PINNED = 1767607200  # 2026-01-05T10:00:00Z
 
 async def test_the_sandbox_command_seeds_the_requested_size_on_the_pinned_clock() -> None:
     command = [sys.executable, "-m", "clevertap_mcp", "sandbox", "--port", "0", "--seed", "3", "--profiles", "12"]
-    command += ["--clock", "2026-01-05T10:00:00Z"]
+    command += ["--clock", "2026-01-05T10:00:00Z", "--set", "user_not_found_error=Nobody by that identity"]
     async with await anyio.open_process(command) as process:
         assert process.stdout is not None
         try:
@@ -46,7 +46,7 @@ async def test_the_sandbox_command_seeds_the_requested_size_on_the_pinned_clock(
             process.terminate()
     assert now["last_processed_ts"] == PINNED
     assert last["status"] == "success"
-    assert beyond["error"] == "User not found"
+    assert beyond["error"] == "Nobody by that identity"
 
 
 @pytest.mark.parametrize(
@@ -56,8 +56,9 @@ async def test_the_sandbox_command_seeds_the_requested_size_on_the_pinned_clock(
         (["sandbox", "--profiles", "0"], "is not a number of profiles"),
         (["--sandbox-seed", "3"], "need --sandbox"),
         (["--sandbox", "--sandbox-clock", "2026-13-01"], "is not a time"),
+        (["--sandbox-set", "seed=3"], "need --sandbox"),
     ],
-    ids=["bad-clock", "zero-profiles", "seed-without-sandbox", "impossible-date"],
+    ids=["bad-clock", "zero-profiles", "seed-without-sandbox", "impossible-date", "set-without-sandbox"],
 )
 def test_bad_seeding_flags_stop_with_a_message_saying_what_to_give(
     argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
@@ -78,6 +79,8 @@ async def test_the_stdio_server_passes_its_sandbox_flags_to_the_embedded_sandbox
         "12",
         "--sandbox-clock",
         "1767607200",
+        "--sandbox-set",
+        "user_not_found_code=4040",
     ]
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", str(tmp_path))}
     params = StdioServerParameters(command=sys.executable, args=args, env=env)
@@ -92,3 +95,4 @@ async def test_the_stdio_server_passes_its_sandbox_flags_to_the_embedded_sandbox
         WRITTEN.append(errlog_path.read_text())
     assert now["body"]["last_processed_ts"] == PINNED
     assert beyond["body"]["error"] == "User not found"
+    assert beyond["body"]["code"] == 4040
