@@ -17,7 +17,7 @@ from mcp.client.stdio import stdio_client
 
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import call, demo_token, error_text, mcp_client, ok
+from helpers import FAKE_API_URL, FakeMembrane, call, demo_token, error_text, mcp_client, ok
 from leakcheck import WRITTEN
 
 pytestmark = pytest.mark.anyio
@@ -54,12 +54,58 @@ async def test_a_failed_call_logs_membranes_request_id(caplog: pytest.LogCapture
         return httpx2.Response(400, json=body, headers={"x-request-id": "req-7f3a"})
 
     with caplog.at_level(logging.INFO, logger=CALLS):
-        async with mcp_client("http://membrane.test", demo_token(), transport=httpx2.MockTransport(membrane)) as client:
+        async with mcp_client(FAKE_API_URL, demo_token(), transport=httpx2.MockTransport(membrane)) as client:
             text = error_text(await call(client, "search_actions", {"intent": "x", "connection_id": "conn_1"}))
     assert "intent is too vague" in text
     [line] = call_lines(caplog)
     assert LINE.match(line)
     assert line.startswith("tool=search_actions outcome=error ") and line.endswith(" request_id=req-7f3a")
+
+
+class NumberedMembrane(FakeMembrane):
+    """Membrane that names each answer, as the real one does with `x-request-id`."""
+
+    def healthy(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().healthy(request)
+        response.headers["x-request-id"] = f"req-{len(self.requests)}"
+        return response
+
+
+async def test_a_successful_call_logs_the_request_id_of_membranes_last_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wire = NumberedMembrane()
+    with caplog.at_level(logging.INFO, logger=CALLS):
+        async with mcp_client(FAKE_API_URL, demo_token(), transport=wire) as client:
+            # No connection id: the tool lists connections first, then searches: two answers, the last one logged.
+            ok(await call(client, "search_actions", {"intent": "count events"}))
+            ok(await call(client, "run_action", {"action_id": "get-event-count", "input": {}}))
+    assert [r.url.path for r in wire.requests] == ["/connections", "/actions", "/actions/get-event-count/run"]
+    lines = call_lines(caplog)
+    assert all(LINE.match(line) for line in lines), lines
+    assert [line.split(" ", 1)[0] + " " + line.rsplit(" ", 1)[1] for line in lines] == [
+        "tool=search_actions request_id=req-2",
+        "tool=run_action request_id=req-3",
+    ]
+
+
+async def test_a_call_whose_answers_carry_no_request_id_logs_none(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger=CALLS):
+        async with mcp_client(FAKE_API_URL, demo_token(), transport=FakeMembrane()) as client:
+            ok(await call(client, "search_actions", {"intent": "count events", "connection_id": "conn_1"}))
+    [line] = call_lines(caplog)
+    assert LINE.match(line) and "request_id" not in line
+
+
+async def test_a_request_id_with_spaces_stays_one_token_on_the_line(caplog: pytest.LogCaptureFixture) -> None:
+    def membrane(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"items": []}, headers={"x-request-id": "req 9 tail=forged"})
+
+    with caplog.at_level(logging.INFO, logger=CALLS):
+        async with mcp_client(FAKE_API_URL, demo_token(), transport=httpx2.MockTransport(membrane)) as client:
+            ok(await call(client, "search_actions", {"intent": "x", "connection_id": "conn_1"}))
+    [line] = call_lines(caplog)
+    assert LINE.match(line) and line.endswith(" request_id=req9tail=forged")
 
 
 async def test_argument_values_never_reach_the_log_and_debug_adds_only_their_names(

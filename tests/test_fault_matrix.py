@@ -8,6 +8,7 @@ answers normally); retry delays are recorded, never waited for.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import anyio
 import httpx2
 import pytest
 
+from clevertap_mcp.agent_errors import MAY_HAVE_CREATED
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.membrane.client import MAX_RESPONSE_BYTES
 from clevertap_mcp.membrane.retry import INITIAL_BACKOFF_SECONDS, RETRY_AFTER_CAP_SECONDS
@@ -50,6 +52,8 @@ class Outcome(StrEnum):
     RETRIED = "retried, then ok"
     SENT_ONCE = "isError, sent once: may or may not have run"
     TRY_AGAIN = "isError: nothing changed, try again"
+    WAIT = "isError, sent once: nothing changed, try again at the time given"
+    MAY_HAVE_CREATED = "isError: a connection may have been created, calling again is safe"
     TOO_LARGE = "isError: too large, ask for less"
     PASSED = "ok: CleverTap's answer as is"
 
@@ -101,11 +105,15 @@ class Fault:
     name: str
     answer: Callable[[], httpx2.Response | Exception]
     outcomes: tuple[Outcome, ...]  # one per column, in COLUMNS order
-    # The delay the retry policy must have computed, when it is fixed by the answer (Retry-After).
+    # The delay the answer fixed (Retry-After): what the retry policy waited, or what the agent is told to wait.
     delay: float | None = None
 
 
 R, S, T, L, P = Outcome.RETRIED, Outcome.SENT_ONCE, Outcome.TRY_AGAIN, Outcome.TOO_LARGE, Outcome.PASSED
+W, E = Outcome.WAIT, Outcome.MAY_HAVE_CREATED
+BEYOND_CAP = 4 * RETRY_AFTER_CAP_SECONDS
+# What an agent is told when Membrane asks for a wait: the seconds, and the time they end.
+WAIT_UNTIL = re.compile(r"Wait (\d+) s \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\), then try again\.")
 READS_RETRIED = (R, R, S, R, S)
 
 FAULTS = [
@@ -119,13 +127,25 @@ FAULTS = [
     Fault(
         "429, `Retry-After` an HTTP date 1 h ahead",
         lambda: membrane_error(429, "bad_request", "Rate limit exceeded", {"Retry-After": http_date(3600)}),
-        (R,) * 5,
-        delay=RETRY_AFTER_CAP_SECONDS,
+        (W,) * 5,
+        delay=3600,
+    ),
+    Fault(
+        f"429, `Retry-After: {BEYOND_CAP:.0f}` (beyond the {RETRY_AFTER_CAP_SECONDS:.0f} s cap)",
+        lambda: membrane_error(429, "bad_request", "Rate limit exceeded", {"Retry-After": f"{BEYOND_CAP:.0f}"}),
+        (W,) * 5,
+        delay=BEYOND_CAP,
     ),
     Fault("500", lambda: membrane_error(500, "internal", "Internal error"), READS_RETRIED),
     Fault("502", lambda: membrane_error(502, "internal", "Bad gateway"), READS_RETRIED),
     Fault("503", lambda: membrane_error(503, "internal", "Service unavailable"), READS_RETRIED),
     Fault("504", lambda: membrane_error(504, "internal", "Gateway timeout"), READS_RETRIED),
+    Fault(
+        f"503, `Retry-After: {BEYOND_CAP:.0f}` (beyond the cap)",
+        lambda: membrane_error(503, "internal", "Service unavailable", {"Retry-After": f"{BEYOND_CAP:.0f}"}),
+        (E, W, S, W, S),
+        delay=BEYOND_CAP,
+    ),
     Fault("read timeout", lambda: httpx2.ReadTimeout("timed out"), READS_RETRIED),
     Fault("connect refused", lambda: httpx2.ConnectError("[Errno 111] Connection refused"), (R,) * 5),
     Fault(
@@ -136,18 +156,18 @@ FAULTS = [
     Fault(
         "malformed JSON (HTTP 200)",
         lambda: httpx2.Response(200, headers={"content-type": "application/json"}, content=b'{"items": [tru'),
-        (T, T, S, P, P),
+        (E, T, S, P, P),
     ),
     Fault(
         "HTML error page (502 text/html from a gateway)",
         lambda: httpx2.Response(502, headers={"content-type": "text/html"}, content=GATEWAY_PAGE.encode()),
         READS_RETRIED,
     ),
-    Fault("empty body (HTTP 200)", lambda: httpx2.Response(200, content=b""), (T, T, S, P, P)),
+    Fault("empty body (HTTP 200)", lambda: httpx2.Response(200, content=b""), (E, T, S, P, P)),
     Fault(
         f"oversized body (endless; the client reads at most {MAX_RESPONSE_BYTES // 2**20} MiB)",
         lambda: httpx2.Response(200, headers={"content-type": "application/json"}, stream=EndlessBody()),
-        (L, L, S, L, S),
+        (E, L, S, L, S),
     ),
 ]
 
@@ -189,9 +209,19 @@ async def test_each_fault_gives_the_agent_the_outcome_in_the_matrix_and_the_serv
             expected = {
                 Outcome.SENT_ONCE: "may or may not have run; check before retrying",
                 Outcome.TRY_AGAIN: "Nothing was changed",
+                Outcome.WAIT: "Nothing was changed",
                 Outcome.TOO_LARGE: "Ask for less",
+                Outcome.MAY_HAVE_CREATED: MAY_HAVE_CREATED,
             }[outcome]
             assert expected in text
+            if outcome is Outcome.MAY_HAVE_CREATED:
+                # The POST may have created the connection: claiming nothing changed would be false.
+                assert "Nothing was changed" not in text and "nothing ran or changed" not in text
+            if outcome is Outcome.WAIT:
+                # Honouring Retry-After: not resent early, and the agent learns when it may try again.
+                wait = WAIT_UNTIL.search(text)
+                assert wait is not None, text
+                assert fault.delay is not None and abs(int(wait.group(1)) - fault.delay) <= 1
         if result.is_error and "500" <= fault.name[:3] <= "504" and column == "run_action":
             assert "actionRunId run_fault" in text
         if result.is_error and "HTML" in fault.name:
@@ -236,7 +266,7 @@ async def test_a_rate_limit_that_outlasts_every_attempt_says_how_long_to_wait() 
     sleep = RecordedSleep()
     async with mcp_client(FAKE_API_URL, _token(), transport=FakeMembrane(*limited), retry=recorded_retry(sleep)) as c:
         text = text_of(await call(c, "run_action", COLUMNS["run_action"][1]))
-    assert "Nothing was changed. Wait 12 s, then try again" in text
+    assert "Nothing was changed. Wait 12 s (until " in text and WAIT_UNTIL.search(text)
     assert sleep.delays == [12.0, 12.0]
 
 
@@ -262,6 +292,23 @@ async def test_a_read_whose_answer_stays_lost_says_nothing_changed_not_that_it_m
         text = text_of(await call(client, "run_action", read))
     assert "Nothing was changed (this was a read)" in text and "may or may not have run" not in text
     assert len(wire.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [("ensure_connection", MAY_HAVE_CREATED), ("search_actions", "Nothing was changed (this was a read)")],
+)
+async def test_a_connect_failure_after_an_attempt_that_reached_membrane_does_not_claim_nothing_was_sent(
+    column: str, expected: str
+) -> None:
+    tool, args = COLUMNS[column]
+    refused = [httpx2.ConnectError("[Errno 111] Connection refused") for _ in range(2)]
+    wire = FakeMembrane(httpx2.ReadTimeout("timed out"), *refused)
+    async with mcp_client(FAKE_API_URL, _token(), transport=wire, retry=recorded_retry(RecordedSleep())) as client:
+        text = text_of(await call(client, tool, args))
+    assert len(wire.requests) == 3
+    assert expected in text and "an earlier attempt reached it" in text
+    assert "nothing was sent" not in text and "nothing ran or changed" not in text
 
 
 def matrix_markdown() -> str:

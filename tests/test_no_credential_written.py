@@ -1,5 +1,10 @@
 """Runs last (see conftest): nothing the server wrote during the whole suite carries a credential.
 
+The scan looks for the credentials the suite's traffic used (LEAK_TOKEN, LEAK_SECRET, and every other value the
+server registered for redaction). It needs that traffic: run alone, it skips; whenever test_leak_check.py ran in the
+same session, it fails if those credentials were not registered, since a silent skip would hide a redaction
+regression.
+
 Before the scan, one real stdio session per credential form runs with every directory the server could write to
 (HOME, TMPDIR, XDG_*, its working directory) inside a fresh folder, so "any file the server writes" is checked too.
 """
@@ -92,10 +97,19 @@ def _files_under(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_no_token_or_secret_appears_in_anything_the_server_wrote() -> None:
+LEAK_TRAFFIC = "test_leak_check.py"
+
+
+def test_no_token_or_secret_appears_in_anything_the_server_wrote(request: pytest.FixtureRequest) -> None:
+    if not any(item.path.name == LEAK_TRAFFIC for item in request.session.items):
+        # Without the traffic that uses the leak credentials there is nothing meaningful to scan.
+        pytest.skip(f"the scan needs the suite's traffic with the leak credentials ({LEAK_TRAFFIC}); run all of tests/")
     registered = redaction.registered_values()
-    if not {LEAK_TOKEN, LEAK_SECRET} <= registered:
-        pytest.skip("the scan needs the whole suite's traffic (test_leak_check.py and the rest); run all of tests/")
+    missing = [
+        name for name, value in (("LEAK_TOKEN", LEAK_TOKEN), ("LEAK_SECRET", LEAK_SECRET)) if value not in registered
+    ]
+    assert missing == [], f"{LEAK_TRAFFIC} ran, yet {missing} were never registered for log redaction"
     assert len(WRITTEN) > 100, "too little was recorded for this scan to mean anything"
-    leaks = [(value[:12] + "…", text[:200]) for text in WRITTEN for value in registered if value in text]
+    wanted = registered | {LEAK_TOKEN, LEAK_SECRET}
+    leaks = [(value[:12] + "…", text[:200]) for text in WRITTEN for value in wanted if value in text]
     assert leaks == []

@@ -274,7 +274,11 @@ async def test_the_tool_refuses_credential_routing_and_hop_by_hop_headers(name: 
         ("X-Note", "a\nb", "printable ASCII"),
         ("X-Note", "a\x00b", "printable ASCII"),
         ("X-Note\r\nHost", "attacker.example", "not a valid HTTP header name"),
+        ("\r\nHost", "attacker.example", "not a valid HTTP header name"),
+        ("X-Note\r", "v", "not a valid HTTP header name"),
         ("X-Note\n", "v", "not a valid HTTP header name"),
+        ("X-Note\x00", "v", "not a valid HTTP header name"),
+        ("X-Note\x00Host", "attacker.example", "not a valid HTTP header name"),
         ("X Note", "v", "not a valid HTTP header name"),
     ],
 )

@@ -8,6 +8,8 @@ Membrane must say "may or may not have run" rather than invite a blind retry.
 from __future__ import annotations
 
 import json
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -30,6 +32,7 @@ from clevertap_mcp.membrane.errors import (
     ServerError,
     UnexpectedResponseError,
 )
+from clevertap_mcp.membrane.retry import RETRY_AFTER_CAP_SECONDS
 
 _MAX_DATA_CHARS = 1500
 
@@ -54,6 +57,44 @@ def _run_id(exc: MembraneError) -> str:
     return f" (actionRunId {run_id})" if run_id else ""
 
 
+def _wait(exc: APIError) -> str:
+    """When to try again, in seconds and as a time, from Membrane's `Retry-After`."""
+    if exc.retry_after is None or exc.retry_at is None:
+        return "Wait a little, then try again."
+    until = datetime.fromtimestamp(math.ceil(exc.retry_at), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Wait {math.ceil(exc.retry_after)} s (until {until}), then try again."
+
+
+def _beyond_cap(exc: APIError) -> bool:
+    """Membrane asked for a longer wait than the client sits out, so the request was not resent at all."""
+    return exc.retry_after is not None and exc.retry_after > RETRY_AFTER_CAP_SECONDS
+
+
+MAY_HAVE_CREATED = (
+    "A connection may have been created; calling ensure_connection again is safe: it finds the existing one."
+)
+
+
+def ensure_error(exc: MembraneError) -> ToolError:
+    """The error of `ensure_connection` when it may have sent POST /connections/ensure (find-or-create).
+
+    That request is resent freely because it cannot make a second connection, but it is not a read: when its answer
+    is lost, broken or a 5xx, the connection may exist now, so "nothing was changed" would be false.
+    """
+    if isinstance(exc, ServerError):
+        wait = f" {_wait(exc)}" if _beyond_cap(exc) else ""
+        text = f"Membrane failed with HTTP {exc.status}: {exc.message}. {MAY_HAVE_CREATED}{wait}"
+    elif isinstance(exc, ResponseLostError | ResponseTooLargeError) or (
+        isinstance(exc, ConnectError) and exc.earlier_attempt_may_have_acted
+    ):
+        text = f"{exc}. {MAY_HAVE_CREATED}"
+    elif isinstance(exc, UnexpectedResponseError):
+        text = f"{exc}. {MAY_HAVE_CREATED} If it keeps happening, Membrane may be degraded."
+    else:
+        return tool_error(exc)
+    return ToolError(redaction.redact(text))
+
+
 def tool_error(exc: MembraneError, *, may_have_acted: bool = False) -> ToolError:
     return ToolError(describe(exc, may_have_acted=may_have_acted))
 
@@ -68,6 +109,10 @@ def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
         return str(exc)
     if isinstance(exc, RequestNotSentError):
         return f"{exc}. Nothing was sent. Fix the value and call again."
+    if isinstance(exc, ConnectError) and exc.earlier_attempt_may_have_acted:
+        if may_have_acted:
+            return f"{exc}. {MAY_HAVE_RUN}"
+        return f"{exc}. Nothing was changed (this was a read); try again shortly."
     if isinstance(exc, ConnectError):
         return (
             f"{exc}, so nothing ran or changed. Try again shortly; if it keeps failing, check the Membrane API URL "
@@ -121,14 +166,18 @@ def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
     if isinstance(exc, NotFoundError):
         return f"Not found (404: {exc.message}). Check the id; search_actions lists action ids, ensure_connection gives the connection id."
     if isinstance(exc, RateLimitError):
-        wait = f" Wait {exc.retry_after:.0f} s, then" if exc.retry_after is not None else " Wait a little, then"
         if may_have_acted and (exc.action_run_id or exc.type not in (None, "bad_request")):
             # A 429 that names a run came from CleverTap after the run started, not from Membrane's front door.
             return f"Rate limited while running (429: {exc.message}){_run_id(exc)}. {MAY_HAVE_RUN}"
-        return f"Membrane is rate limiting requests (429: {exc.message}). Nothing was changed.{wait} try again."
+        return f"Membrane is rate limiting requests (429: {exc.message}). Nothing was changed. {_wait(exc)}"
     if isinstance(exc, ServerError):
         if may_have_acted:
             return f"Membrane failed with HTTP {exc.status}: {exc.message}{_run_id(exc)}. {MAY_HAVE_RUN}"
+        if _beyond_cap(exc):
+            return (
+                f"Membrane failed with HTTP {exc.status}: {exc.message}. Nothing was changed (this was a read). "
+                f"{_wait(exc)}"
+            )
         return (
             f"Membrane failed with HTTP {exc.status}: {exc.message}. Nothing was changed (this was a read, already "
             "retried); try again shortly."

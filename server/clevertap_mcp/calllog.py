@@ -1,8 +1,10 @@
-"""One log line per tool call: tool, outcome, duration, and Membrane's request id when an error carried one.
+"""One log line per tool call: tool, outcome, duration, and Membrane's request id when its answer carried one.
 
-At INFO (`-v`) the line never holds argument values: intents, profile queries and proxied bodies may be personal
-data. At DEBUG (`-vv`) a second line names the arguments given (other than defaults), still without their values.
-Successful Membrane answers carry no request id the client keeps, so only failed calls can show one.
+The request id is that of the last Membrane answer the call got (a call may make several requests: listing
+connections, then running; polling a connection), which is the answer that decided the outcome; a failure's own id
+wins when its error carries one. At INFO (`-v`) the line never holds argument values: intents, profile queries and
+proxied bodies may be personal data. At DEBUG (`-vv`) a second line names the arguments given (other than defaults),
+still without their values.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp_types import InputRequiredResult
 
+from clevertap_mcp.membrane import request_ids
 from clevertap_mcp.membrane.errors import APIError
 
 __all__ = ["logged"]
@@ -29,6 +32,12 @@ ToolFn = TypeVar("ToolFn", bound=Callable[..., Awaitable[Any]])
 
 # How far down an exception's cause chain to look for Membrane's error (tools re-raise it as a ToolError).
 _MAX_CHAIN = 5
+# A request id is Membrane's header, not ours: kept to one short token so it cannot split or bloat the line.
+_MAX_REQUEST_ID_CHARS = 100
+
+
+def _clean(request_id: str) -> str:
+    return "".join(c for c in request_id if c.isprintable() and not c.isspace())[:_MAX_REQUEST_ID_CHARS]
 
 
 def _request_id(exc: BaseException) -> str | None:
@@ -56,23 +65,34 @@ def logged(fn: ToolFn) -> ToolFn:
         started = time.perf_counter()
         outcome = "error"
         request_id: str | None = None
-        try:
-            result = await fn(*args, **kwargs)
-            outcome = "input_required" if isinstance(result, InputRequiredResult) else "ok"
-            return result
-        except BaseException as exc:
-            outcome, request_id = _outcome(exc), _request_id(exc)
-            raise
-        finally:
-            duration_ms = (time.perf_counter() - started) * 1000
-            suffix = f" request_id={request_id}" if request_id else ""
-            logger.info("tool=%s outcome=%s duration_ms=%.0f%s", name, outcome, duration_ms, suffix)
-            if logger.isEnabledFor(logging.DEBUG):
-                given = sorted(
-                    k
-                    for k, v in kwargs.items()
-                    if not isinstance(v, Context) and v != defaults.get(k, inspect.Parameter.empty)
-                )
-                logger.debug("tool=%s argument names: %s", name, ", ".join(given) or "(none)")
+        with request_ids.collecting() as seen:
+            try:
+                result = await fn(*args, **kwargs)
+                outcome = "input_required" if isinstance(result, InputRequiredResult) else "ok"
+                return result
+            except BaseException as exc:
+                outcome, request_id = _outcome(exc), _request_id(exc)
+                raise
+            finally:
+                _log(name, outcome, started, request_id or seen.last, kwargs, defaults)
 
     return cast(ToolFn, wrapper)
+
+
+def _log(
+    name: str,
+    outcome: str,
+    started: float,
+    request_id: str | None,
+    kwargs: dict[str, Any],
+    defaults: dict[str, Any],
+) -> None:
+    duration_ms = (time.perf_counter() - started) * 1000
+    request_id = _clean(request_id) if request_id else None
+    suffix = f" request_id={request_id}" if request_id else ""
+    logger.info("tool=%s outcome=%s duration_ms=%.0f%s", name, outcome, duration_ms, suffix)
+    if logger.isEnabledFor(logging.DEBUG):
+        given = sorted(
+            k for k, v in kwargs.items() if not isinstance(v, Context) and v != defaults.get(k, inspect.Parameter.empty)
+        )
+        logger.debug("tool=%s argument names: %s", name, ", ".join(given) or "(none)")

@@ -16,9 +16,9 @@ from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
 from clevertap_mcp import confirm, policy, proxy_guard, redaction
-from clevertap_mcp.agent_errors import describe, tool_error
+from clevertap_mcp.agent_errors import ensure_error, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
-from clevertap_mcp.membrane.errors import MembraneError, NotFoundError, ResponseLostError, ServerError
+from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
 from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
 from clevertap_mcp.state import AppState
 
@@ -72,13 +72,9 @@ async def ensure_connection(
     flow = ConnectFlow(client, ctx, wait_seconds)
     try:
         outcome = await flow.run(app_url=app_url, connection_id=connection_id, name=name)
-    except (ResponseLostError, ServerError) as exc:
-        raise ToolError(
-            f"{describe(exc)} A connection may have been created; calling ensure_connection again is safe: it "
-            "finds the existing one."
-        ) from None
     except MembraneError as exc:
-        raise tool_error(exc) from None
+        # Given a connection id the flow only reads; otherwise its find-or-create POST may have made one.
+        raise (tool_error(exc) if connection_id else ensure_error(exc)) from None
     if isinstance(outcome, InputRequiredResult):
         return outcome
     conn, shown = outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import httpx2
@@ -23,7 +24,7 @@ from clevertap_mcp.membrane.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
+from clevertap_mcp.membrane.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy, parse_retry_after
 
 pytestmark = pytest.mark.anyio
 
@@ -105,12 +106,24 @@ async def test_429_retry_after_in_seconds_is_honoured() -> None:
     assert sleep.delays == [7.0]
 
 
-async def test_retry_after_is_capped() -> None:
+async def test_a_retry_after_beyond_the_cap_is_not_cut_short_the_request_is_not_resent() -> None:
     sleep = NoSleep()
     rec = Recorder(err(429, {"message": "slow"}, {"Retry-After": "3600"}), httpx2.Response(200, json={"items": []}))
     async with make_client(rec, sleep) as client:
+        with pytest.raises(RateLimitError) as info:
+            await client.search_actions(connection_id="c", intent="x", limit=5)
+    assert len(rec.requests) == 1 and sleep.delays == []
+    assert info.value.retry_after == 3600.0
+    assert info.value.retry_at is not None and info.value.retry_at - time.time() > 3590
+
+
+async def test_a_retry_after_at_the_cap_is_still_waited_out() -> None:
+    sleep = NoSleep()
+    cap = f"{RETRY_AFTER_CAP_SECONDS:.0f}"
+    rec = Recorder(err(429, {"message": "slow"}, {"Retry-After": cap}), httpx2.Response(200, json={"items": []}))
+    async with make_client(rec, sleep) as client:
         await client.search_actions(connection_id="c", intent="x", limit=5)
-    assert sleep.delays == [30.0]
+    assert sleep.delays == [RETRY_AFTER_CAP_SECONDS]
 
 
 async def test_429_on_a_run_is_retried_because_nothing_was_processed() -> None:

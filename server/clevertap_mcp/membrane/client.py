@@ -21,6 +21,7 @@ import httpx2
 from pydantic import BaseModel, ValidationError
 
 from clevertap_mcp import __version__
+from clevertap_mcp.membrane import request_ids
 from clevertap_mcp.membrane.auth import TokenSource
 from clevertap_mcp.membrane.errors import (
     ConnectError,
@@ -237,6 +238,8 @@ class MembraneClient:
         log_path = path.split("?")[0]
         attempt = 0
         reminted = False
+        # Whether an attempt already resent may have been acted on: decides what a final connect failure may claim.
+        acted_before = False
         while True:
             attempt += 1
             request_headers["authorization"] = f"Bearer {self._tokens.token()}"
@@ -266,11 +269,18 @@ class MembraneClient:
                 if self._retry.should_retry_transport(reached=False, attempt=attempt, idempotent=idempotent):
                     await self._retry.sleep(self._retry.backoff(attempt))
                     continue
+                if acted_before:
+                    raise ConnectError(
+                        f"Could not reach Membrane at {self.base_url} ({type(exc).__name__}) to send {method} "
+                        f"{log_path} again; an earlier attempt reached it and got no usable answer",
+                        earlier_attempt_may_have_acted=True,
+                    ) from None
                 raise ConnectError(
                     f"Could not reach Membrane at {self.base_url} ({type(exc).__name__}); nothing was sent"
                 ) from None
             except httpx2.TransportError as exc:
                 if self._retry.should_retry_transport(reached=True, attempt=attempt, idempotent=idempotent):
+                    acted_before = True
                     await self._retry.sleep(self._retry.backoff(attempt))
                     continue
                 raise ResponseLostError(
@@ -291,6 +301,8 @@ class MembraneClient:
                 ) from None
             elapsed_ms = (time.perf_counter() - started) * 1000
             request_id = reply.headers.get("x-request-id")
+            if request_id:
+                request_ids.record(request_id)
             logger.debug("%s %s -> %d in %.1f ms", method, log_path, reply.status, elapsed_ms)
             status = reply.status
             if status < 400:
@@ -302,7 +314,8 @@ class MembraneClient:
                 reminted = True  # a 401 means nothing was done; one fresh token may fix it
                 continue
             safe = idempotent or not _may_have_started(reply)
-            if self._retry.should_retry_status(status, attempt=attempt, safe_to_resend=safe):
+            if self._retry.should_retry_status(status, attempt=attempt, safe_to_resend=safe, retry_after=retry_after):
+                acted_before = acted_before or _may_have_started(reply)
                 await self._retry.sleep(self._retry.backoff(attempt, retry_after))
                 continue
             raise error_from_response(

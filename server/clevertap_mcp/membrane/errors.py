@@ -30,6 +30,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from typing import Any, cast
 
 from clevertap_mcp import redaction
@@ -99,7 +100,15 @@ class RequestNotSentError(TransportError):
 
 
 class ConnectError(TransportError):
-    """The request never reached Membrane, so resending it cannot duplicate anything."""
+    """The last attempt never reached Membrane, so resending it cannot duplicate anything.
+
+    `earlier_attempt_may_have_acted`: an earlier attempt of the same request (a resent read or find-or-create)
+    reached Membrane and may have been acted on, so "nothing was sent" is not the whole story.
+    """
+
+    def __init__(self, message: str, *, earlier_attempt_may_have_acted: bool = False) -> None:
+        super().__init__(message)
+        self.earlier_attempt_may_have_acted = earlier_attempt_may_have_acted
 
 
 class ResponseLostError(TransportError):
@@ -150,6 +159,8 @@ class APIError(MembraneError):
         self.body_text = redaction.redact(body_text[: _MAX_RAW_TEXT * 2])[:_MAX_RAW_TEXT]
         self.request_id = request_id
         self.retry_after = retry_after
+        # When the wait ends, fixed when the answer arrived: the agent may read the error much later.
+        self.retry_at = time.time() + retry_after if retry_after is not None else None
         # Membrane names the run on failures of /actions/{id}/run and /act, whatever the status (§7).
         self.action_run_id = action_run_id
 
