@@ -12,9 +12,10 @@ import httpx2
 from mcp import Client
 from mcp.client.session import ElicitationFnT, MessageHandlerFnT
 from mcp.shared.dispatcher import ProgressFnT
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, TextContent, TextResourceContents
 from starlette.applications import Starlette
 
+from clevertap_mcp.budget import RESULTS_URI
 from clevertap_mcp.config import DEFAULT_CONFIRM_MODE, DEFAULT_MAX_OUTPUT_CHARS, ConfirmMode, Settings
 from clevertap_mcp.membrane.auth import MintedToken, TokenSource
 from clevertap_mcp.membrane.retry import RetryPolicy
@@ -216,3 +217,14 @@ async def in_process_sandbox(
         ) as client,
     ):
         yield app, client
+
+
+async def result_pages(client: Client, notice: dict[str, Any]) -> list[str]:
+    """Every page of a result that was cut to the output budget, read as the agent would, in order."""
+    pages: list[str] = []
+    for page in range(1, notice["pages"] + 1):
+        read = await client.read_resource(RESULTS_URI.format(result_id=notice["result_id"], page=page))
+        (contents,) = read.contents
+        assert isinstance(contents, TextResourceContents)
+        pages.append(contents.text)
+    return pages

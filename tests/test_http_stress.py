@@ -31,18 +31,17 @@ from mcp_types import (
     ElicitResult,
     ErrorData,
     TextContent,
-    TextResourceContents,
 )
 
 from clevertap_mcp import redaction
-from clevertap_mcp.budget import RESULTS_URI, Budget, DirectoryResultStore
+from clevertap_mcp.budget import Budget, DirectoryResultStore
 from clevertap_mcp.config import Settings
 from clevertap_mcp.http import HttpConfigError, HttpSettings, build_http_app, shared_by_workers
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 from clevertap_mcp.server import TransportFactory
 
-from helpers import call, control, demo_token, ok
+from helpers import call, control, demo_token, ok, result_pages
 
 pytestmark = pytest.mark.anyio
 
@@ -136,12 +135,7 @@ async def test_every_page_of_a_cut_result_is_readable_whichever_worker_answers(s
             ok(await call(client, "ensure_connection"))
             shown = ok(await call(client, "search_actions", {"intent": "profiles", "limit": 15}))
             notice = shown["truncated"]
-            pages: list[str] = []
-            for page in range(1, notice["pages"] + 1):
-                read = await client.read_resource(RESULTS_URI.format(result_id=notice["result_id"], page=page))
-                (contents,) = read.contents
-                assert isinstance(contents, TextResourceContents)
-                pages.append(contents.text)
+            pages = await result_pages(client, notice)
         assert len(set(balancer.sent_to)) == 2
     assert json.loads("".join(pages))["actions"][0]["key"]
 

@@ -20,7 +20,18 @@ from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS, MIN_MAX_OUTPUT_CHARS
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import FAKE_API_URL, FAKE_CONNECTION, FakeMembrane, call, demo_token, error_text, mcp_client, ok, text_of
+from helpers import (
+    FAKE_API_URL,
+    FAKE_CONNECTION,
+    FakeMembrane,
+    call,
+    demo_token,
+    error_text,
+    mcp_client,
+    ok,
+    result_pages,
+    text_of,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -37,12 +48,7 @@ def big_sandbox(sandbox_factory: Any) -> SandboxServer:
 
 
 async def read_all_pages(client: Client, notice: dict[str, Any]) -> str:
-    pages: list[str] = []
-    for page in range(1, notice["pages"] + 1):
-        read = await client.read_resource(RESULTS_URI.format(result_id=notice["result_id"], page=page))
-        (contents,) = read.contents
-        assert isinstance(contents, TextResourceContents)
-        pages.append(contents.text)
+    pages = await result_pages(client, notice)
     budget = notice["budget"]
     assert all(len(p) <= budget for p in pages), [len(p) for p in pages]
     # Pages end at line ends: of the JSON text, or, inside one long string, of that string (escaped).
