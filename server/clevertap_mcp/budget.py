@@ -63,9 +63,13 @@ LifespanT = TypeVar("LifespanT")
 logger = logging.getLogger(__name__)
 
 
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def json_size(value: Any) -> int:
     """Characters of `value` as compact JSON (what the agent reads, give or take whitespace)."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    return len(_compact_json(value))
 
 
 @dataclass(frozen=True)
@@ -346,11 +350,11 @@ class Budget:
             return self._cut_plain(result)
         text_size = sum(len(b.text) for b in result.content if isinstance(b, TextContent))
         full = result.structured_content
-        if json_size(full) <= self.max_chars:
+        compact = _compact_json(full)
+        if len(compact) <= self.max_chars:
             if text_size <= self.max_chars:
                 return result
             # Only the SDK's indented rendering is over: the same data, compact, is within the budget.
-            compact = json.dumps(full, ensure_ascii=False, separators=(",", ":"), default=str)
             return CallToolResult(content=[TextContent(type="text", text=compact)], structured_content=full)
         full_text = json.dumps(full, ensure_ascii=False, indent=1, default=str)
         pages = pages_of(full_text, self.max_chars)
@@ -359,7 +363,7 @@ class Budget:
         while True:
             trimmed, cuts = fit(full, room)
             shown: dict[str, Any] = {**trimmed, "truncated": self._notice(cuts, result_id, len(pages))}
-            text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"), default=str)
+            text = _compact_json(shown)
             if len(text) <= self.max_chars or room == 0:
                 break
             room = max(0, room - (len(text) - self.max_chars))

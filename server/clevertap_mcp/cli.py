@@ -15,7 +15,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clevertap_mcp import __version__, logs
@@ -127,10 +127,19 @@ def _add_http_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _workers(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of workers: give a whole number, 1 or more")
-    return int(value)
+def _at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number, 1 or more, refused as "not a number of `what`"."""
+
+    def parse(value: str) -> int:
+        if not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number of {what}: give a whole number, 1 or more")
+        return int(value)
+
+    return parse
+
+
+_workers = _at_least_one("workers")
+_profiles = _at_least_one("profiles")
 
 
 def _clock(value: str) -> float:
@@ -148,12 +157,6 @@ def _iso_seconds(value: str) -> float:
 
     moment = datetime.fromisoformat(value)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def _profiles(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of profiles: give a whole number, 1 or more")
-    return int(value)
 
 
 def _seeding(seed: int | None, profiles: int | None, clock: float | None) -> dict[str, Any]:

@@ -37,6 +37,8 @@ CONFIRM_MODES: tuple[ConfirmMode, ...] = ("never", "elicit", "required")
 # "elicit" asks where the client can and leaves the rest to that host prompt, instead of refusing outright.
 DEFAULT_CONFIRM_MODE: ConfirmMode = "elicit"
 DEFAULT_MAX_OUTPUT_CHARS = 20_000
+# HTTP transport: per-token Membrane clients kept at most (state.TokenCallers).
+DEFAULT_MAX_TOKEN_CLIENTS = 256
 # Below this a result cannot hold its own truncation notice and a useful part of the data.
 MIN_MAX_OUTPUT_CHARS = 2_000
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -60,7 +62,7 @@ class Settings:
     # HTTP transport (http.py): refuse requests that carry no Membrane token of their own.
     require_request_token: bool = False
     # HTTP transport: how many per-token Membrane clients to keep (least recently used evicted).
-    max_token_clients: int = 256
+    max_token_clients: int = DEFAULT_MAX_TOKEN_CLIENTS
     # HTTP transport: keys sealing multi-round-trip request state; replicas must share them ([] = per process).
     request_state_keys: tuple[str, ...] = ()
     # Safety (with_safety below): only reads run; when to ask the user before deletes, stops and sends; the size of

@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clevertap_mcp import __version__, logs, redaction
-from clevertap_mcp.config import Settings, settings_from_env
+from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, settings_from_env
 from clevertap_mcp.server import TransportFactory, build_server
 from clevertap_mcp.state import RequestCredentials, request_credentials
 
@@ -84,7 +84,7 @@ class HttpSettings:
     json_response: bool = False
     require_client_token: bool = False
     allow_shared_credentials: bool = False
-    max_token_clients: int = 256
+    max_token_clients: int = DEFAULT_MAX_TOKEN_CLIENTS
     state_keys: tuple[str, ...] = ()
     verbosity: int = 0
     # Where cut results are kept for paging when several processes answer (budget.DirectoryResultStore).
@@ -128,7 +128,7 @@ class HttpSettings:
             "allowed_origins": _list(env, ENV_ALLOWED_ORIGINS),
             "json_response": _flag(env, ENV_JSON_RESPONSE),
             "require_client_token": _flag(env, ENV_REQUIRE_CLIENT_AUTH),
-            "max_token_clients": _int(env, ENV_MAX_CALLERS, 256, minimum=1),
+            "max_token_clients": _int(env, ENV_MAX_CALLERS, DEFAULT_MAX_TOKEN_CLIENTS, minimum=1),
             "state_keys": _list(env, ENV_STATE_KEY),
             "verbosity": _int(env, ENV_VERBOSITY, 0, minimum=0),
             "results_dir": env.get(ENV_RESULTS_DIR, "").strip(),

@@ -19,12 +19,11 @@ from typing import Any
 import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
 
-from clevertap_mcp.config import DEFAULT_CONFIRM_MODE, ConfirmMode
+from clevertap_mcp.config import DEFAULT_CONFIRM_MODE, DEFAULT_MAX_TOKEN_CLIENTS, ConfirmMode
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.retry import RetryPolicy
 
-DEFAULT_MAX_TOKEN_CLIENTS = 256
 # Input schemas a caller's searches showed, kept to name undeclared fields (an id and a key per action).
 MAX_REMEMBERED_SCHEMAS = 1000
 
@@ -70,13 +69,18 @@ _request_credentials: ContextVar[RequestCredentials | None] = ContextVar(
 )
 
 
+def _token_key(token: str) -> str:
+    """A digest standing for a bearer token, so the token itself is kept nowhere it is used as a key."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def current_caller_key() -> str:
     """Who is asking, as an opaque key (a digest of the request's own token; "" for the server's own credentials):
     what one caller stores, another cannot read."""
     credentials = _request_credentials.get()
     if credentials is None or credentials.token is None:
         return ""
-    return hashlib.sha256(credentials.token.encode()).hexdigest()
+    return _token_key(credentials.token)
 
 
 @contextmanager
@@ -143,7 +147,7 @@ class TokenCallers:
         return len(self._callers)
 
     def get(self, token: str) -> Caller:
-        key = hashlib.sha256(token.encode()).hexdigest()
+        key = _token_key(token)
         caller = self._callers.get(key)
         if caller is not None:
             self._callers.move_to_end(key)
