@@ -52,9 +52,8 @@ def _data_suffix(data: Any) -> str:
     return f" Details: {text}"
 
 
-def _run_id(exc: MembraneError) -> str:
-    run_id = getattr(exc, "action_run_id", None)
-    return f" (actionRunId {run_id})" if run_id else ""
+def _run_id(exc: APIError) -> str:
+    return f" (actionRunId {exc.action_run_id})" if exc.action_run_id else ""
 
 
 def _wait(exc: APIError) -> str:

@@ -25,7 +25,6 @@ ACCEPTED_FORM = "a CleverTap API path such as /1/profile.json or /1/events.json?
 _SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 _QUERY = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_PARAM_VALUE = re.compile(r"[A-Za-z0-9._~-]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -73,7 +72,7 @@ def fill_path_params(path: str, params: Mapping[str, object] | None) -> str:
     for name in names:
         value = params[name]
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        if not _PARAM_VALUE.fullmatch(text):
+        if not _SEGMENT.fullmatch(text):
             raise GuardError(
                 f"path_params.{name} must be a single path segment of letters, digits and .-_~ (got {text[:40]!r})"
             )

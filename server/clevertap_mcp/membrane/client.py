@@ -100,10 +100,6 @@ class MembraneClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    @property
-    def token_source(self) -> TokenSource:
-        return self._tokens
-
     # --- connections -------------------------------------------------------------------------------------------
 
     async def ensure_connection(self, app_url: str, *, name: str | None = None) -> Connection:
@@ -185,7 +181,7 @@ class MembraneClient:
             method,
             url_path,
             content=content,
-            headers=dict(headers or {}),
+            headers=headers,
             idempotent=method in IDEMPOTENT_METHODS and resend_safe is not False,
             proxied=True,
         )
@@ -224,7 +220,7 @@ class MembraneClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         content: bytes | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         idempotent: bool,
         read_timeout: float | None = None,
         proxied: bool = False,
@@ -313,9 +309,10 @@ class MembraneClient:
             if status == 401 and not reminted and self._tokens.invalidate():
                 reminted = True  # a 401 means nothing was done; one fresh token may fix it
                 continue
-            safe = idempotent or not _may_have_started(reply)
+            may_have_started = _may_have_started(reply)
+            safe = idempotent or not may_have_started
             if self._retry.should_retry_status(status, attempt=attempt, safe_to_resend=safe, retry_after=retry_after):
-                acted_before = acted_before or _may_have_started(reply)
+                acted_before = acted_before or may_have_started
                 await self._retry.sleep(self._retry.backoff(attempt, retry_after))
                 continue
             raise error_from_response(
@@ -361,7 +358,7 @@ class MembraneClient:
             raise UnexpectedResponseError(
                 f"Membrane's answer to {what} does not match the contract: {exc.error_count()} field error(s)",
                 status=200,
-                body_text=json.dumps(data)[:2000],
+                body_text=json.dumps(data),
             ) from None
 
 

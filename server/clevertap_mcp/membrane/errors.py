@@ -81,6 +81,11 @@ ERROR_TYPES = frozenset(
 _MAX_RAW_TEXT = 2000
 
 
+def _kept_text(body_text: str) -> str:
+    """The raw body an error keeps: redacted before it is cut, so a credential at the cut is still masked."""
+    return redaction.redact(body_text[: _MAX_RAW_TEXT * 2])[:_MAX_RAW_TEXT]
+
+
 class MembraneError(Exception):
     """Base of every error the Membrane client raises."""
 
@@ -123,7 +128,7 @@ class UnexpectedResponseError(MembraneError):
     def __init__(self, message: str, *, status: int, body_text: str) -> None:
         super().__init__(message)
         self.status = status
-        self.body_text = redaction.redact(body_text[: _MAX_RAW_TEXT * 2])[:_MAX_RAW_TEXT]
+        self.body_text = _kept_text(body_text)
 
 
 class ResponseTooLargeError(MembraneError):
@@ -156,7 +161,7 @@ class APIError(MembraneError):
         self.type = type
         self.key = key
         self.data = data
-        self.body_text = redaction.redact(body_text[: _MAX_RAW_TEXT * 2])[:_MAX_RAW_TEXT]
+        self.body_text = _kept_text(body_text)
         self.request_id = request_id
         self.retry_after = retry_after
         # When the wait ends, fixed when the answer arrived: the agent may read the error much later.
