@@ -25,11 +25,11 @@ from mcp import MCPError
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
-from mcp_types.version import is_version_at_least
 
 from clevertap_mcp import policy
 from clevertap_mcp.agent_errors import describe as describe_error
 from clevertap_mcp.config import ConfirmMode
+from clevertap_mcp.connect_flow import speaks_modern_protocol
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import MembraneError
 from clevertap_mcp.policy import Risky
@@ -37,7 +37,6 @@ from clevertap_mcp.state import AppState
 
 logger = logging.getLogger(__name__)
 
-MODERN_PROTOCOL = "2026-07-28"
 ELICIT_KEY = "confirm"
 STATE_KIND = "clevertap-confirm"
 CHECKBOX = "confirm"
@@ -61,10 +60,6 @@ def call_digest(tool: str, **parts: Any) -> str:
     """Identifies one exact call (tool, target, arguments), so a confirmation cannot be replayed on another."""
     text = json.dumps({"tool": tool, **parts}, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _modern(ctx: Context[Any, Any]) -> bool:
-    return is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL)
 
 
 def form_elicitation_supported(ctx: Context[Any, Any]) -> bool:
@@ -92,12 +87,12 @@ async def confirm(
     question and runs only when the user is actually asked (it may preview a campaign's reach)."""
     if mode == "never":
         return None
-    if _modern(ctx) and ctx.request_state is not None:
+    if speaks_modern_protocol(ctx) and ctx.request_state is not None:
         return _resume(ctx, digest)
     if not form_elicitation_supported(ctx):
         return _unsupported(mode)
     message = await describe()
-    if _modern(ctx):
+    if speaks_modern_protocol(ctx):
         request = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=FORM_SCHEMA))
         state = json.dumps({"kind": STATE_KIND, "digest": digest})
         return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)

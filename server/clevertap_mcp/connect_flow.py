@@ -54,11 +54,16 @@ MIN_LONG_POLL_SECONDS = 0.5
 ELICIT_KEY = "connect"
 
 
+def speaks_modern_protocol(ctx: Context[Any, Any]) -> bool:
+    """The 2026-07-28 era: elicitation travels as an InputRequiredResult, not as a request to the client."""
+    return is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL)
+
+
 def _url_elicitation_supported(ctx: Context[Any, Any]) -> bool:
     caps = ctx.client_capabilities
     if caps is None or caps.elicitation is None:
         return False
-    if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
+    if speaks_modern_protocol(ctx):
         return caps.elicitation.url is not None
     wanted = ClientCapabilities(elicitation=ElicitationCapability(url=UrlElicitationCapability()))
     return ctx.session.check_client_capability(wanted)
@@ -129,7 +134,7 @@ class ConnectFlow:
         elicitation_id = f"clevertap-connect-{conn.id}-{uuid.uuid4().hex[:12]}"
         message = f"Connect CleverTap: {action.description or 'sign in to your CleverTap account.'}"
         logger.debug("Showing connect link by URL elicitation (protocol %s)", ctx.protocol_version)
-        if is_version_at_least(ctx.protocol_version or "", MODERN_PROTOCOL):
+        if speaks_modern_protocol(ctx):
             request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=action.ui_url))
             state = json.dumps({"connection_id": conn.id})
             return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)
