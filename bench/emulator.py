@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
-from collections.abc import Generator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 
+from bench.sandbox_process import SandboxProcess
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, SandboxSettings
 
@@ -40,7 +38,6 @@ RANGE = {"from": 20251206, "to": 20260105}
 BATCH = 1000
 EXPORT_BATCH = 5000
 AUTH = {"X-CleverTap-Account-Id": DEMO_CLEVERTAP_ACCOUNT_ID, "X-CleverTap-Passcode": DEMO_CLEVERTAP_PASSCODE}
-READY_PREFIX = "Membrane sandbox listening on "
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "emulator.json"
 
 
@@ -130,30 +127,12 @@ async def run_asgi(profiles: int, batches: int) -> dict[str, Any]:
     return {"seed_seconds": round(seed_seconds, 3), "seed_cpu_seconds": round(seed_cpu, 3), **measured}
 
 
-@contextmanager
-def sandbox_process(profiles: int) -> Generator[tuple[str, float]]:
-    """`clevertap-mcp sandbox` on a free port: (base URL, seconds until it listened)."""
-    args = [sys.executable, "-m", "clevertap_mcp", "sandbox", "--port", "0", "--profiles", str(profiles)]
-    args += ["--clock", str(int(PINNED))]
-    started = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        if not first.startswith(READY_PREFIX):
-            raise RuntimeError(f"the sandbox did not start: {first!r}")
-        yield first.removeprefix(READY_PREFIX).strip(), time.perf_counter() - started
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 async def run_http(profiles: int, batches: int) -> dict[str, Any]:
-    with sandbox_process(profiles) as (base_url, startup):
-        async with httpx2.AsyncClient(base_url=f"{base_url}/clevertap/eu1", headers=AUTH, timeout=600) as http:
-            return {"seed_seconds": round(startup, 3), **await measure(http, batches, profiles)}
+    options = ("--profiles", str(profiles), "--clock", str(int(PINNED)))
+    with SandboxProcess(*options, auto_connect=False) as sandbox:
+        url = f"{sandbox.base_url}/clevertap/eu1"
+        async with httpx2.AsyncClient(base_url=url, headers=AUTH, timeout=600) as http:
+            return {"seed_seconds": round(sandbox.startup_seconds, 3), **await measure(http, batches, profiles)}
 
 
 def table(results: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from typing import IO, Self
 
 from bench.wire import ROOT, base_env
@@ -13,10 +14,13 @@ READY_PREFIX = "Membrane sandbox listening on "
 
 
 class SandboxProcess:
-    def __init__(self, *, auto_connect: bool = True) -> None:
-        args = [sys.executable, "-m", "clevertap_mcp", "sandbox", "--port", "0"]
+    """Started and listening once constructed; `extra` are more `clevertap-mcp sandbox` options."""
+
+    def __init__(self, *extra: str, auto_connect: bool = True) -> None:
+        args = [sys.executable, "-m", "clevertap_mcp", "sandbox", "--port", "0", *extra]
         if auto_connect:
             args.append("--auto-connect")
+        started = time.perf_counter()
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=base_env(), cwd=ROOT, text=True
         )
@@ -27,6 +31,7 @@ class SandboxProcess:
             self.process.kill()
             raise RuntimeError(f"the sandbox did not start: {first!r}")
         self.base_url = first.removeprefix(READY_PREFIX).strip()
+        self.startup_seconds = time.perf_counter() - started
         self.settings = SandboxSettings()
 
     def credentials_env(self) -> dict[str, str]:

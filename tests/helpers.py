@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +36,19 @@ from leakcheck import WRITTEN
 def demo_token(settings: SandboxSettings | None = None) -> MintedToken:
     s = settings or SandboxSettings()
     return MintedToken(s.workspace_key, s.workspace_secret, s.tenant_key)
+
+
+def tenant_token(tenant_key: str) -> str:
+    """A token the sandbox accepts for `tenant_key`, signed with the demo workspace's key and secret."""
+    s = SandboxSettings()
+    return MintedToken(s.workspace_key, s.workspace_secret, tenant_key).token()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound once by the OS, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager
@@ -126,6 +140,13 @@ async def control(sandbox: SandboxServer, method: str, path: str, body: Any = No
         response = await http.request(method, f"/_sandbox{path}", json=body)
         response.raise_for_status()
         return response.json() if response.content else None
+
+
+async def posted(client: httpx2.AsyncClient, path: str, body: Any) -> Any:
+    """POST `body` as JSON, require a 200, and return the decoded answer."""
+    response = await client.post(path, json=body)
+    assert response.status_code == 200
+    return response.json()
 
 
 def dumps(value: Any) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import DEMO_TENANT_KEY, DEMO_WORKSPACE_KEY, DEMO_WORKSPACE_SECRET
 
-from helpers import call, complete_connect_page, control, demo_token, mcp_client, ok
+from helpers import call, complete_connect_page, control, demo_token, free_port, mcp_client, ok
 from leakcheck import WRITTEN
 
 pytestmark = pytest.mark.anyio
@@ -127,10 +126,7 @@ async def test_a_wrong_secret_is_reported_as_rejected_without_showing_it(sandbox
 
 
 async def test_an_unreachable_membrane_is_reported_with_the_url_to_check() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{free_port()}"
     code, lines = await doctor({"MEMBRANE_API_URL": url, "MEMBRANE_TOKEN": "opaque-token-value"})
     assert code == 1
     assert lines[-1].startswith(f"✗ Membrane API: no answer from {url} (")

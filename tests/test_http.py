@@ -21,12 +21,11 @@ from clevertap_mcp.budget import RESULTS_URI
 from clevertap_mcp.cli import main
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS, Settings
 from clevertap_mcp.http import HttpSettings, build_http_app, exposure_problem
-from clevertap_mcp.membrane.auth import MintedToken, StaticToken
+from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
-from clevertap_mcp.sandbox.settings import SandboxSettings
 from clevertap_mcp.state import AppState, RequestCredentials, TokenCallers, request_credentials
 
-from helpers import call, demo_token, error_text, ok
+from helpers import call, demo_token, error_text, ok, tenant_token
 
 pytestmark = pytest.mark.anyio
 
@@ -43,11 +42,6 @@ def cli_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], int]:
 
 def _keep_the_suites_logging(verbosity: int) -> None:
     """Stands in for `logs.configure`: the suite's handlers stay as conftest installed them."""
-
-
-def tenant_token(tenant_key: str) -> str:
-    s = SandboxSettings()
-    return MintedToken(s.workspace_key, s.workspace_secret, tenant_key).token()
 
 
 @asynccontextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncGenerator
@@ -19,23 +18,16 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from clevertap_mcp.membrane.auth import MintedToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
-from helpers import call, error_text, ok
+from helpers import call, error_text, free_port, ok, tenant_token
 from leakcheck import WRITTEN
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = re.compile(r"Started server process \[(\d+)\]")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @asynccontextmanager
@@ -50,7 +42,7 @@ async def http_workers(sandbox: SandboxServer, tmp_path: Path, *args: str) -> As
         "MEMBRANE_WORKSPACE_SECRET": s.workspace_secret,
         "MEMBRANE_TENANT_KEY": s.tenant_key,
     }
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "clevertap_mcp", "-v", "--transport", "http", "--port", str(port), *args]
     stderr_path = tmp_path / "stderr.log"
     url = f"http://127.0.0.1:{port}"
@@ -79,11 +71,6 @@ async def http_workers(sandbox: SandboxServer, tmp_path: Path, *args: str) -> As
         WRITTEN.append(stderr_path.read_text())
 
 
-def _token(tenant_key: str) -> str:
-    s = SandboxSettings()
-    return MintedToken(s.workspace_key, s.workspace_secret, tenant_key).token()
-
-
 @asynccontextmanager
 async def client_for(url: str, token: str | None, mode: str) -> AsyncGenerator[Client]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -103,7 +90,7 @@ async def test_two_workers_serve_many_callers_each_with_only_their_own_connectio
     async with http_workers(sandbox, tmp_path, "--workers", "2", "--require-client-token") as url:
 
         async def member(tenant: str, mode: str) -> None:
-            async with client_for(url, _token(tenant), mode) as client:
+            async with client_for(url, tenant_token(tenant), mode) as client:
                 for _ in range(2):
                     ensured = ok(await call(client, "ensure_connection"))
                     assert ensured["state"] == "READY"

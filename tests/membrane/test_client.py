@@ -26,6 +26,8 @@ from clevertap_mcp.membrane.errors import (
 )
 from clevertap_mcp.membrane.retry import RETRY_AFTER_CAP_SECONDS, RetryPolicy, parse_retry_after
 
+from helpers import RecordedSleep
+
 pytestmark = pytest.mark.anyio
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
@@ -45,16 +47,8 @@ class Recorder:
         return answer
 
 
-class NoSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
-def make_client(handler: Handler, sleep: NoSleep | None = None, token: str = "tok-test-123456") -> MembraneClient:
-    policy = RetryPolicy(sleep=sleep or NoSleep())
+def make_client(handler: Handler, sleep: RecordedSleep | None = None, token: str = "tok-test-123456") -> MembraneClient:
+    policy = RetryPolicy(sleep=sleep or RecordedSleep())
     return MembraneClient(
         "https://membrane.test/",
         StaticToken(token, origin="test"),
@@ -87,7 +81,7 @@ async def test_long_poll_sends_wait_and_timeout_and_caps_timeout_at_60() -> None
 
 
 async def test_a_read_is_retried_after_503_and_succeeds() -> None:
-    sleep = NoSleep()
+    sleep = RecordedSleep()
     rec = Recorder(err(503, {"type": "internal", "message": "busy"}), httpx2.Response(200, json=CONN))
     async with make_client(rec, sleep) as client:
         await client.get_connection("conn_1")
@@ -96,7 +90,7 @@ async def test_a_read_is_retried_after_503_and_succeeds() -> None:
 
 
 async def test_429_retry_after_in_seconds_is_honoured() -> None:
-    sleep = NoSleep()
+    sleep = RecordedSleep()
     rec = Recorder(
         err(429, {"type": "bad_request", "key": "rate_limit_exceeded", "message": "slow"}, {"Retry-After": "7"}),
         httpx2.Response(200, json={"items": []}),
@@ -107,7 +101,7 @@ async def test_429_retry_after_in_seconds_is_honoured() -> None:
 
 
 async def test_a_retry_after_beyond_the_cap_is_not_cut_short_the_request_is_not_resent() -> None:
-    sleep = NoSleep()
+    sleep = RecordedSleep()
     rec = Recorder(err(429, {"message": "slow"}, {"Retry-After": "3600"}), httpx2.Response(200, json={"items": []}))
     async with make_client(rec, sleep) as client:
         with pytest.raises(RateLimitError) as info:
@@ -118,7 +112,7 @@ async def test_a_retry_after_beyond_the_cap_is_not_cut_short_the_request_is_not_
 
 
 async def test_a_retry_after_at_the_cap_is_still_waited_out() -> None:
-    sleep = NoSleep()
+    sleep = RecordedSleep()
     cap = f"{RETRY_AFTER_CAP_SECONDS:.0f}"
     rec = Recorder(err(429, {"message": "slow"}, {"Retry-After": cap}), httpx2.Response(200, json={"items": []}))
     async with make_client(rec, sleep) as client:
@@ -225,7 +219,7 @@ async def test_a_minted_token_is_minted_again_once_after_401() -> None:
     tokens = MintedToken("ws", "secret-value-1", "tenant", clock=lambda: now[0])
     rec = Recorder(err(401, {"message": "expired"}), httpx2.Response(200, json=CONN))
     client = MembraneClient(
-        "https://m.test", tokens, transport=httpx2.MockTransport(rec), retry=RetryPolicy(sleep=NoSleep())
+        "https://m.test", tokens, transport=httpx2.MockTransport(rec), retry=RetryPolicy(sleep=RecordedSleep())
     )
     async with client:
         first = tokens.token()
@@ -331,7 +325,7 @@ def test_retry_after_as_an_http_date_counts_from_now() -> None:
 
 
 async def test_a_non_json_429_on_a_proxied_write_is_resent_because_a_rate_limiter_refused_it() -> None:
-    sleep = NoSleep()
+    sleep = RecordedSleep()
     rec = Recorder(httpx2.Response(429, text="Too Many Requests"), httpx2.Response(200, json={"status": "success"}))
     async with make_client(rec, sleep) as client:
         response = await client.proxy("c1", "POST", "/1/upload", content=b"{}")

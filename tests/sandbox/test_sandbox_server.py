@@ -10,11 +10,7 @@ from clevertap_mcp.sandbox import server as sandbox_server
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from helpers import free_port
 
 
 def test_a_sandbox_whose_app_cannot_be_built_releases_its_port(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +18,7 @@ def test_a_sandbox_whose_app_cannot_be_built_releases_its_port(monkeypatch: pyte
         raise RuntimeError("seeding failed")
 
     monkeypatch.setattr(sandbox_server, "build_sandbox_app", broken_app)
-    port = _free_port()
+    port = free_port()
     with pytest.raises(RuntimeError, match="seeding failed"):
         SandboxServer(SandboxSettings(), port=port).start()
     with socket.socket() as again:

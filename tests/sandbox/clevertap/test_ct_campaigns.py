@@ -12,6 +12,8 @@ from clevertap_mcp.sandbox.clevertap import CleverTapWorld
 from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID
 
+from helpers import posted
+
 pytestmark = pytest.mark.anyio
 
 ALL_TIME = {"from": 20250101, "to": 20261231}
@@ -22,16 +24,10 @@ def by_name(account: Account, name: str) -> int:
     return next(c.id for c in account.campaigns.values() if c.name == name)
 
 
-async def post(client: httpx2.AsyncClient, path: str, body: Any) -> Any:
-    response = await client.post(path, json=body)
-    assert response.status_code == 200
-    return response.json()
-
-
 async def test_the_list_holds_only_api_created_campaigns_in_several_states(
     client: httpx2.AsyncClient, account: Account
 ) -> None:
-    body = await post(client, "/1/targets/list.json", ALL_TIME)
+    body = await posted(client, "/1/targets/list.json", ALL_TIME)
     assert body["status"] == "success"
     assert {t["status"] for t in body["targets"]} == {"scheduled", "running", "completed", "stopped"}
     assert "Dashboard Newsletter" not in {t["name"] for t in body["targets"]}
@@ -40,24 +36,24 @@ async def test_the_list_holds_only_api_created_campaigns_in_several_states(
 
 
 async def test_the_list_filters_by_scheduled_start_date_inclusively(client: httpx2.AsyncClient) -> None:
-    body = await post(client, "/1/targets/list.json", {"from": 20260105, "to": 20260105})
+    body = await posted(client, "/1/targets/list.json", {"from": 20260105, "to": 20260105})
     assert [(t["name"], t["scheduled_on"]) for t in body["targets"]] == [("Cart Reminder", 202601050800)]
 
 
 async def test_the_list_refuses_bad_dates(client: httpx2.AsyncClient) -> None:
-    body = await post(client, "/1/targets/list.json", {"from": 20260110, "to": 20260101})
+    body = await posted(client, "/1/targets/list.json", {"from": 20260110, "to": 20260101})
     assert (body["status"], body["code"]) == ("fail", 4002)
 
 
 async def test_a_completed_campaign_reports_sent_and_clicked(client: httpx2.AsyncClient, account: Account) -> None:
     campaign_id = by_name(account, "Welcome Series")
-    body = await post(client, "/1/targets/result.json", {"id": campaign_id})
+    body = await posted(client, "/1/targets/result.json", {"id": campaign_id})
     assert body == {"status": "success", "result": account.campaigns[campaign_id].result}
     assert set(body["result"]) == {"sent", "clicked"}
 
 
 async def test_a_dashboard_campaign_still_has_a_report(client: httpx2.AsyncClient, account: Account) -> None:
-    body = await post(client, "/1/targets/result.json", {"id": by_name(account, "Dashboard Newsletter")})
+    body = await posted(client, "/1/targets/result.json", {"id": by_name(account, "Dashboard Newsletter")})
     assert body["status"] == "success"
 
 
@@ -65,7 +61,7 @@ async def test_a_dashboard_campaign_still_has_a_report(client: httpx2.AsyncClien
 async def test_a_report_on_an_unfinished_campaign_fails(
     client: httpx2.AsyncClient, account: Account, name: str
 ) -> None:
-    body = await post(client, "/1/targets/result.json", {"id": by_name(account, name)})
+    body = await posted(client, "/1/targets/result.json", {"id": by_name(account, name)})
     assert body == {"status": "fail", "error": "This target hasn't been completed"}
 
 
@@ -73,24 +69,24 @@ async def test_estimate_only_returns_estimates_without_an_id_and_stores_nothing(
     client: httpx2.AsyncClient, account: Account
 ) -> None:
     before = dict(account.campaigns)
-    body = await post(client, "/1/targets/create.json", {**PUSH, "estimate_only": True})
+    body = await posted(client, "/1/targets/create.json", {**PUSH, "estimate_only": True})
     assert set(body) == {"status", "estimates"}
     assert set(body["estimates"]) == {"android", "ios", "windows"}
     assert account.campaigns == before
 
 
 async def test_a_created_campaign_gets_an_id_and_is_listed(client: httpx2.AsyncClient) -> None:
-    body = await post(client, "/1/targets/create.json", {**PUSH, "when": "20260107 09:30"})
+    body = await posted(client, "/1/targets/create.json", {**PUSH, "when": "20260107 09:30"})
     assert body["status"] == "success"
     assert isinstance(body["id"], int) and len(str(body["id"])) == 10
-    listed = await post(client, "/1/targets/list.json", {"from": 20260107, "to": 20260107})
+    listed = await posted(client, "/1/targets/list.json", {"from": 20260107, "to": 20260107})
     assert listed["targets"] == [
         {"id": body["id"], "name": "New arrivals", "scheduled_on": 202601070930, "status": "scheduled"}
     ]
 
 
 async def test_push_estimates_count_reachable_devices(client: httpx2.AsyncClient, account: Account) -> None:
-    body = await post(client, "/1/targets/create.json", {**PUSH, "estimate_only": True, "devices": ["ios"]})
+    body = await posted(client, "/1/targets/create.json", {**PUSH, "estimate_only": True, "devices": ["ios"]})
     reachable = sum(1 for p in account.profiles.values() if any(t.type == "apns" for t in p.tokens))
     assert body["estimates"] == {"ios": reachable}
     assert reachable > 0
@@ -98,21 +94,21 @@ async def test_push_estimates_count_reachable_devices(client: httpx2.AsyncClient
 
 async def test_a_where_audience_narrows_the_estimate(client: httpx2.AsyncClient) -> None:
     email = {**PUSH, "target_mode": "email", "content": {"subject": "S", "body": "B", "sender_name": "Shop"}}
-    everyone = await post(client, "/1/targets/create.json", {**email, "estimate_only": True})
+    everyone = await posted(client, "/1/targets/create.json", {**email, "estimate_only": True})
     where = {"event_name": "Charged", "from": 20251201, "to": 20260105}
-    buyers = await post(client, "/1/targets/create.json", {**email, "estimate_only": True, "where": where})
+    buyers = await posted(client, "/1/targets/create.json", {**email, "estimate_only": True, "where": where})
     assert 0 < sum(buyers["estimates"].values()) < sum(everyone["estimates"].values())
 
 
 async def test_where_together_with_segment_fails(client: httpx2.AsyncClient) -> None:
     where = {"event_name": "Charged", "from": 20251201, "to": 20260105}
-    body = await post(client, "/1/targets/create.json", {**PUSH, "where": where, "segment": 42})
+    body = await posted(client, "/1/targets/create.json", {**PUSH, "where": where, "segment": 42})
     assert body["status"] == "fail"
 
 
 @pytest.mark.parametrize("missing", ["name", "target_mode", "content", "when"])
 async def test_a_create_without_a_mandatory_field_fails_naming_it(client: httpx2.AsyncClient, missing: str) -> None:
-    body = await post(client, "/1/targets/create.json", {k: v for k, v in PUSH.items() if k != missing})
+    body = await posted(client, "/1/targets/create.json", {k: v for k, v in PUSH.items() if k != missing})
     assert body["status"] == "fail"
     assert missing in body["error"]
 
@@ -132,20 +128,20 @@ async def test_an_invalid_create_fails_and_stores_nothing(
     client: httpx2.AsyncClient, account: Account, change: dict[str, Any]
 ) -> None:
     before = len(account.campaigns)
-    body = await post(client, "/1/targets/create.json", {**PUSH, **change})
+    body = await posted(client, "/1/targets/create.json", {**PUSH, **change})
     assert body["status"] == "fail"
     assert len(account.campaigns) == before
 
 
 async def test_stopping_a_running_campaign_stops_it(client: httpx2.AsyncClient, account: Account) -> None:
     campaign_id = by_name(account, "Cart Reminder")
-    assert await post(client, "/1/targets/stop.json", {"id": campaign_id}) == {"status": "success"}
+    assert await posted(client, "/1/targets/stop.json", {"id": campaign_id}) == {"status": "success"}
     assert account.campaigns[campaign_id].status == "stopped"
 
 
 async def test_stopping_a_stopped_campaign_is_a_successful_no_op(client: httpx2.AsyncClient, account: Account) -> None:
     campaign_id = by_name(account, "Flash Deal")
-    assert await post(client, "/1/targets/stop.json", {"id": campaign_id}) == {"status": "success"}
+    assert await posted(client, "/1/targets/stop.json", {"id": campaign_id}) == {"status": "success"}
     assert account.campaigns[campaign_id].status == "stopped"
 
 
@@ -153,7 +149,7 @@ async def test_stopping_a_stopped_campaign_is_a_successful_no_op(client: httpx2.
 async def test_stopping_an_unknown_or_invalid_id_fails_with_details(
     client: httpx2.AsyncClient, campaign_id: Any
 ) -> None:
-    body = await post(client, "/1/targets/stop.json", {"id": campaign_id})
+    body = await posted(client, "/1/targets/stop.json", {"id": campaign_id})
     assert body["status"] == "fail"
     assert str(campaign_id) in body["error"]
 
@@ -166,6 +162,6 @@ async def test_configured_extra_report_metrics_follow_sent_and_clicked(
     assert account is not None
     campaign_id = by_name(account, "Weekend Sale")
     async with make_client(world) as http:
-        body = await post(http, "/1/targets/result.json", {"id": campaign_id})
+        body = await posted(http, "/1/targets/result.json", {"id": campaign_id})
     result = account.campaigns[campaign_id].result
     assert list(body["result"].items()) == [("sent", result["sent"]), ("clicked", result["clicked"]), ("delivered", 0)]

@@ -9,22 +9,18 @@ import pytest
 
 from clevertap_mcp.sandbox.clevertap.model import Account
 
+from helpers import posted
+
 pytestmark = pytest.mark.anyio
 
 DECEMBER_ON = {"from": "20251201", "to": "20260105"}
 PUSH = {"title": "Hi", "body": "Your cart misses you"}
 
 
-async def post(client: httpx2.AsyncClient, path: str, body: Any) -> Any:
-    response = await client.post(path, json=body)
-    assert response.status_code == 200
-    return response.json()
-
-
 async def test_the_report_lists_every_started_campaign_dashboard_ones_included(
     client: httpx2.AsyncClient, account: Account
 ) -> None:
-    report = await post(client, "/1/message/report.json", DECEMBER_ON)
+    report = await posted(client, "/1/message/report.json", DECEMBER_ON)
     assert report["status"] == "success"
     names = [m["message_name"] for m in report["messages"]]
     assert names == ["Welcome Series", "Dashboard Newsletter", "Weekend Sale", "Flash Deal", "Cart Reminder"]
@@ -42,9 +38,9 @@ async def test_the_report_lists_every_started_campaign_dashboard_ones_included(
 
 
 async def test_the_report_filters_by_channel(client: httpx2.AsyncClient) -> None:
-    report = await post(client, "/1/message/report.json", {**DECEMBER_ON, "channel": "email"})
+    report = await posted(client, "/1/message/report.json", {**DECEMBER_ON, "channel": "email"})
     assert [m["message_name"] for m in report["messages"]] == ["Dashboard Newsletter", "Weekend Sale"]
-    both = await post(client, "/1/message/report.json", {**DECEMBER_ON, "channel": ["email", "push"]})
+    both = await posted(client, "/1/message/report.json", {**DECEMBER_ON, "channel": ["email", "push"]})
     assert len(both["messages"]) == 5
 
 
@@ -61,7 +57,7 @@ async def test_the_report_filters_by_channel(client: httpx2.AsyncClient) -> None
 async def test_the_report_refuses_bad_dates_and_channels(
     client: httpx2.AsyncClient, body: dict[str, Any], expected: str
 ) -> None:
-    answer = await post(client, "/1/message/report.json", body)
+    answer = await posted(client, "/1/message/report.json", body)
     assert answer["status"] == "fail"
     assert expected in answer["error"]
 
@@ -69,7 +65,7 @@ async def test_the_report_refuses_bad_dates_and_channels(
 @pytest.mark.parametrize("channel", ["push", "email", "sms", "webpush"])
 async def test_a_send_by_id_is_added_to_the_queue(client: httpx2.AsyncClient, channel: str) -> None:
     body = {"to": {"Identity": ["u-1001"], "Email": ["ana@example.com"]}, "content": PUSH}
-    assert await post(client, f"/1/send/{channel}.json", body) == {
+    assert await posted(client, f"/1/send/{channel}.json", body) == {
         "status": "success",
         "message": "Added to queue for processing",
     }
@@ -101,7 +97,7 @@ async def test_a_send_by_id_is_added_to_the_queue(client: httpx2.AsyncClient, ch
 async def test_a_send_with_too_many_or_no_recipients_fails(
     client: httpx2.AsyncClient, body: dict[str, Any], expected: str
 ) -> None:
-    answer = await post(client, "/1/send/push.json", body)
+    answer = await posted(client, "/1/send/push.json", body)
     assert answer["status"] == "fail"
     assert expected in answer["error"]
 

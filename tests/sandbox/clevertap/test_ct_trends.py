@@ -13,6 +13,8 @@ from clevertap_mcp.sandbox.clevertap import CleverTapWorld
 from clevertap_mcp.sandbox.clevertap.model import Account, Event, Profile
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, SandboxSettings
 
+from helpers import posted
+
 pytestmark = pytest.mark.anyio
 
 NOW = 1767607200.0  # 2026-01-05 10:00 UTC, a Monday
@@ -51,17 +53,11 @@ async def http(make_client: Callable[..., httpx2.AsyncClient]) -> AsyncIterator[
         yield client
 
 
-async def post(client: httpx2.AsyncClient, path: str, body: dict[str, Any]) -> Any:
-    response = await client.post(path, json=body)
-    assert response.status_code == 200
-    return response.json()
-
-
 async def test_trends_count_events_per_day_week_and_month_with_every_bucket_present(
     http: httpx2.AsyncClient,
 ) -> None:
     groups = {"d": {"trend_type": "daily"}, "w": {"trend_type": "weekly"}, "m": {"trend_type": "monthly"}}
-    assert await post(http, "/1/counts/trends.json", {**WEEK, "groups": groups}) == {
+    assert await posted(http, "/1/counts/trends.json", {**WEEK, "groups": groups}) == {
         "status": "success",
         "d": {
             "20251230": 1,
@@ -79,14 +75,14 @@ async def test_trends_count_events_per_day_week_and_month_with_every_bucket_pres
 
 async def test_unique_trends_count_each_profile_once_per_bucket(http: httpx2.AsyncClient) -> None:
     body = {**WEEK, "unique": True, "groups": {"w": {"trend_type": "weekly"}, "d": {"trend_type": "daily"}}}
-    answer = await post(http, "/1/counts/trends.json", body)
+    answer = await posted(http, "/1/counts/trends.json", body)
     assert answer["w"] == {"202601": 3, "202602": 0}
     assert answer["d"]["20260103"] == 2
 
 
 async def test_sum_event_prop_trends_add_up_the_property(http: httpx2.AsyncClient) -> None:
     body = {**WEEK, "sum_event_prop": "Amount", "groups": {"m": {"trend_type": "monthly"}}}
-    assert await post(http, "/1/counts/trends.json", body) == {
+    assert await posted(http, "/1/counts/trends.json", body) == {
         "status": "success",
         "m": {"202512": 250.5, "202601": 210},
     }
@@ -96,11 +92,11 @@ async def test_trends_refuse_more_than_five_groups_a_range_over_a_year_and_a_bad
     http: httpx2.AsyncClient,
 ) -> None:
     six = {f"g{i}": {"trend_type": "daily"} for i in range(6)}
-    too_many = await post(http, "/1/counts/trends.json", {**WEEK, "groups": six})
-    too_long = await post(
+    too_many = await posted(http, "/1/counts/trends.json", {**WEEK, "groups": six})
+    too_long = await posted(
         http, "/1/counts/trends.json", {**WEEK, "from": 20250101, "groups": {"d": {"trend_type": "daily"}}}
     )
-    hourly = await post(http, "/1/counts/trends.json", {**WEEK, "groups": {"h": {"trend_type": "hourly"}}})
+    hourly = await posted(http, "/1/counts/trends.json", {**WEEK, "groups": {"h": {"trend_type": "hourly"}}})
     assert too_many["status"] == too_long["status"] == hourly["status"] == "fail"
     assert "At most 5 groups" in too_many["error"]
     assert "at most 1 year" in too_long["error"]
@@ -109,8 +105,8 @@ async def test_trends_refuse_more_than_five_groups_a_range_over_a_year_and_a_bad
 
 async def test_trends_refuse_an_unknown_event_and_missing_groups(http: httpx2.AsyncClient) -> None:
     daily = {"d": {"trend_type": "daily"}}
-    unknown = await post(http, "/1/counts/trends.json", {**WEEK, "event_name": "charged", "groups": daily})
-    no_groups = await post(http, "/1/counts/trends.json", WEEK)
+    unknown = await posted(http, "/1/counts/trends.json", {**WEEK, "event_name": "charged", "groups": daily})
+    no_groups = await posted(http, "/1/counts/trends.json", WEEK)
     assert unknown == {"status": "fail", "error": '["Invalid event : charged"]', "code": 400}
     assert no_groups["status"] == "fail"
     assert "groups" in no_groups["error"]
@@ -118,7 +114,7 @@ async def test_trends_refuse_an_unknown_event_and_missing_groups(http: httpx2.As
 
 async def test_top_counts_string_values_most_frequent_first(http: httpx2.AsyncClient) -> None:
     groups = {"modes": {"property_type": "event_properties", "name": "Payment Mode"}}
-    assert await post(http, "/1/counts/top.json", {**WEEK, "groups": groups}) == {
+    assert await posted(http, "/1/counts/top.json", {**WEEK, "groups": groups}) == {
         "status": "success",
         "modes": {"STR": {"Card": 3, "COD": 1, "PayPal": 1}},
     }
@@ -129,14 +125,14 @@ async def test_top_honours_top_n_and_ascending_order(http: httpx2.AsyncClient) -
         "two": {"property_type": "event_properties", "name": "Payment Mode", "top_n": 2},
         "asc": {"property_type": "event_properties", "name": "Payment Mode", "order": "asc"},
     }
-    answer = await post(http, "/1/counts/top.json", {**WEEK, "groups": groups})
+    answer = await posted(http, "/1/counts/top.json", {**WEEK, "groups": groups})
     assert answer["two"] == {"STR": {"Card": 3, "COD": 1}}
     assert list(answer["asc"]["STR"].items()) == [("COD", 1), ("PayPal", 1), ("Card", 3)]
 
 
 async def test_top_groups_numbers_into_ranges(http: httpx2.AsyncClient) -> None:
     groups = {"amount": {"property_type": "event_properties", "name": "Amount"}}
-    assert await post(http, "/1/counts/top.json", {**WEEK, "groups": groups}) == {
+    assert await posted(http, "/1/counts/top.json", {**WEEK, "groups": groups}) == {
         "status": "success",
         "amount": {"NUMBER": {"0-50": 2, "100-150": 1, "250-300": 1, "50-100": 1}},
     }
@@ -144,13 +140,13 @@ async def test_top_groups_numbers_into_ranges(http: httpx2.AsyncClient) -> None:
 
 async def test_top_on_a_profile_field_counts_each_profile_once(http: httpx2.AsyncClient) -> None:
     groups = {"city": {"property_type": "profile_fields", "name": "City"}}
-    answer = await post(http, "/1/counts/top.json", {**WEEK, "groups": groups})
+    answer = await posted(http, "/1/counts/top.json", {**WEEK, "groups": groups})
     assert answer["city"] == {"STR": {"London": 2, "Paris": 1}}
 
 
 async def test_top_on_a_session_field(http: httpx2.AsyncClient) -> None:
     groups = {"source": {"property_type": "session_fields", "name": "utm_source"}}
-    answer = await post(http, "/1/counts/top.json", {**WEEK, "groups": groups})
+    answer = await posted(http, "/1/counts/top.json", {**WEEK, "groups": groups})
     assert answer["source"] == {"STR": {"google": 5}}
 
 
@@ -168,7 +164,7 @@ async def test_top_on_a_session_field(http: httpx2.AsyncClient) -> None:
 async def test_top_on_a_property_that_does_not_exist_or_a_bad_group_fails_as_invalid_group(
     http: httpx2.AsyncClient, group: dict[str, Any]
 ) -> None:
-    answer = await post(http, "/1/counts/top.json", {**WEEK, "groups": {"g": group}})
+    answer = await posted(http, "/1/counts/top.json", {**WEEK, "groups": {"g": group}})
     assert answer["status"] == "fail"
     assert answer["error"].startswith(FAIL_INVALID_GROUP)
 
@@ -178,7 +174,7 @@ async def test_trends_and_top_poll_their_req_id_on_their_own_path(
 ) -> None:
     body = {"event_name": "Charged", "from": 20251220, "to": 20260105, "groups": {"d": {"trend_type": "weekly"}}}
     async with make_client(make_world()) as client:
-        first = await post(client, "/1/counts/trends.json", body)
+        first = await posted(client, "/1/counts/trends.json", body)
         wrong_path = (await client.get("/1/counts/top.json", params={"req_id": first["req_id"]})).json()
         polls = [(await client.get("/1/counts/trends.json", params={"req_id": first["req_id"]})).json()]
         polls.append((await client.get("/1/counts/trends.json", params={"req_id": str(first["req_id"])})).json())
