@@ -94,10 +94,21 @@ async def test_a_failed_connection_is_an_error_with_membranes_errors(sandbox: Sa
 
 
 async def test_an_unknown_app_builds_then_fails_setup(sandbox: SandboxServer) -> None:
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
     async with mcp_client(sandbox.base_url, demo_token()) as client:
         text = error_text(
-            await call(client, "ensure_connection", {"app_url": "unknown-app.example.org", "wait_seconds": 5})
+            await call(
+                client,
+                "ensure_connection",
+                {"app_url": "unknown-app.example.org", "wait_seconds": 5},
+                progress_callback=on_progress,
+            )
         )
+    assert any("BUILDING" in message for message in messages), messages
     assert "SETUP_FAILED" in text
 
 
