@@ -122,11 +122,10 @@ class RequestLog:
     entries: deque[LoggedRequest] = field(default_factory=lambda: deque[LoggedRequest](maxlen=MAX_LOGGED_REQUESTS))
     _seq: int = 0
 
-    def start(self, scope: Scope) -> LoggedRequest:
+    def start(self, scope: Scope, side: Side) -> LoggedRequest:
         self._seq += 1
         names = sorted({name.decode("latin-1").lower() for name, _ in scope["headers"]})
         raw_query = cast(bytes, scope.get("query_string", b"")).decode("latin-1")
-        side = target_of(scope).side
         entry = LoggedRequest(self._seq, side, scope["method"], scope["path"], _redact_query(raw_query), names)
         self.entries.append(entry)
         scope[_LOG_ENTRY] = entry
@@ -202,7 +201,8 @@ class RequestMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
-        entry = self.log.start(scope)
+        target = target_of(scope)
+        entry = self.log.start(scope, target.side)
         transport = transport_of(receive)  # uvicorn's own `receive` knows the connection; a replaying one does not
         if _is_json(scope):
             body, receive = await _buffered(receive)
@@ -219,7 +219,6 @@ class RequestMiddleware:
             if response is not None:
                 await response(scope, receive, logging_send)
                 return
-        target = target_of(scope)
         fault = self.faults.take(target) if self.faults else None
         entry.fault = fault
         try:

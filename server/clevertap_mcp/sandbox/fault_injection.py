@@ -20,12 +20,27 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clevertap_mcp.sandbox.faults import Fault, Kind, Side, Stage, Target
+from clevertap_mcp.sandbox.membrane.errors import (
+    AccessDenied,
+    InternalFailure,
+    MembraneError,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
 
 __all__ = ["DroppedConnection", "apply_fault", "transport_of"]
 
 _MALFORMED_JSON = b'{"status": "success", "records": [{"identity": "'
 _OVERSIZED_HEAD = b'{"padding": "'
 _OVERSIZED_TAIL = b'"}'
+# The Membrane error each injected status answers with; any other is `internal` from 500 up, else `bad_request`.
+_MEMBRANE_ERRORS: dict[int, type[MembraneError]] = {
+    401: NotAuthenticated,
+    403: AccessDenied,
+    404: NotFound,
+    429: RateLimited,
+}
 
 
 class DroppedConnection(httpx2.RemoteProtocolError):
@@ -96,12 +111,8 @@ def _error_body(side: Side, status: int) -> dict[str, Any]:
         # The texts CleverTap really sends for these two (clevertap-api.md §3, §4).
         error = {429: "Too many concurrent requests", 401: "Invalid Credentials"}.get(status, message)
         return {"status": "fail", "error": error, "code": status}
-    body: dict[str, Any] = {"type": "internal" if status >= 500 else "bad_request"}
-    key = {401: "not_authenticated", 403: "access_denied", 404: "not_found", 429: "rate_limit_exceeded"}.get(status)
-    if key is not None:
-        body["key"] = key
-    body["message"] = message
-    return body
+    error_class = _MEMBRANE_ERRORS.get(status, InternalFailure if status >= 500 else MembraneError)
+    return error_class(message).body()
 
 
 def _html_page(status: int) -> bytes:

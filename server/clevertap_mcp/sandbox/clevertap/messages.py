@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from clevertap_mcp.sandbox.clevertap.campaigns import TARGET_MODES
 from clevertap_mcp.sandbox.clevertap.dates import date_range, day_stamp
 from clevertap_mcp.sandbox.clevertap.errors import Refused
 from clevertap_mcp.sandbox.clevertap.model import Account
@@ -18,7 +19,7 @@ __all__ = ["MAX_SEND_IDS", "SEND_CHANNELS", "message_report", "send"]
 MAX_SEND_IDS = 1000
 SEND_CHANNELS = ("push", "email", "sms", "webpush")
 RECIPIENT_KEYS = ("Identity", "Email", "objectId", "FBID", "GPID")
-REPORT_CHANNELS = ("push", "webpush", "email", "sms", "whatsapp", "webhook", "notificationinbox")
+REPORT_CHANNELS = TARGET_MODES  # the report filters campaigns by their target_mode
 
 
 def _day(value: Any, name: str) -> int:

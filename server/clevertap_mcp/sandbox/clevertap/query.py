@@ -17,19 +17,18 @@ from clevertap_mcp.sandbox.clevertap.model import Account, Event, Profile
 
 __all__ = ["EventQuery", "parse_query", "select_events"]
 
-OPERATORS = frozenset(
-    {
-        "equals",
-        "not_equals",
-        "contains",
-        "does_not_contain",
-        "exists",
-        "does_not_exist",
-        "greater_than",
-        "greater_than_equals",
-        "less_than",
-        "less_than_equals",
-    }
+# The condition operators CleverTap takes, in its documented order (the connector's schemas list them as is).
+OPERATORS = (
+    "equals",
+    "not_equals",
+    "contains",
+    "does_not_contain",
+    "exists",
+    "does_not_exist",
+    "greater_than",
+    "greater_than_equals",
+    "less_than",
+    "less_than_equals",
 )
 
 

@@ -10,8 +10,6 @@ world raised, HTTP 200 with a fail body as §3 wants.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import unquote
@@ -38,6 +36,7 @@ from clevertap_mcp.sandbox.clevertap.model import Account
 from clevertap_mcp.sandbox.clevertap.regions import UNCONFIRMED_REGION
 from clevertap_mcp.sandbox.clevertap.state import REGION_ALIASES, REGIONS, CleverTapWorld, CountKind, Kind
 from clevertap_mcp.sandbox.clevertap.upload import record_types
+from clevertap_mcp.sandbox.membrane.params import loads_strict
 
 __all__ = ["MAX_JSON_DEPTH", "build_clevertap_app", "parse_json"]
 
@@ -65,18 +64,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"status": "fail", "error": "Internal Server Error", "code": status}, status_code=status)
 
 
-def _not_json(constant: str) -> Any:
-    # NaN, Infinity and -Infinity are Python's extensions, not JSON (RFC 8259); a stored NaN could not be rendered.
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 overflows to inf, which no JSON answer can carry back
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
 def _too_deep(value: Any, limit: int) -> bool:
     """True when arrays and objects nest more than `limit` levels; iterative, so depth cannot exhaust the stack."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -98,8 +85,8 @@ def _too_deep(value: Any, limit: int) -> bool:
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: BadRequest (HTTP 400) for anything RFC 8259 refuses, non-finite numbers and runaway nesting."""
     try:
-        value = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        value = loads_strict(raw)
+    except ValueError:  # UnicodeDecodeError, JSONDecodeError and too deep to parse are ValueErrors
         raise BadRequest("Malformed JSON in the request body", 400) from None
     if _too_deep(value, MAX_JSON_DEPTH):
         # What parses must also render: answers echo records and exports return properties a few levels deeper.

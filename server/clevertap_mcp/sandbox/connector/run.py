@@ -205,7 +205,8 @@ async def _upload(run: _Run, records: list[dict[str, Any]], kind: str, dry_run: 
     status = body.get("status")
     unprocessed = body.get("unprocessed", [])
     if status == "fail":
-        detail = f": {_first_error(unprocessed)}" if _first_error(unprocessed) else ""
+        first = _first_error(unprocessed)
+        detail = f": {first}" if first else ""
         raise ActionFailed(f"{REJECTED} and processed none of the {len(records)} records{detail}", data=body)
     if status not in ("success", "partial"):
         raise ActionFailed(f"CleverTap answered the upload with an unexpected status {status!r}", data=body)

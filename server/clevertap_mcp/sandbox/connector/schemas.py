@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from clevertap_mcp.sandbox.clevertap.campaigns import TARGET_MODES as CAMPAIGN_TARGET_MODES
+from clevertap_mcp.sandbox.clevertap.query import OPERATORS
+
 __all__ = [
     "COUNT_OUTPUT",
     "CURSOR_INPUT",
@@ -17,7 +20,6 @@ __all__ = [
     "HAS_IDENTITY",
     "ID",
     "IDENTITY",
-    "OPERATORS",
     "PAGE_OUTPUT",
     "PEOPLE_QUERY",
     "QUERY",
@@ -45,22 +47,10 @@ def obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any
 DATE: dict[str, Any] = {"type": "integer", "minimum": 20000101, "maximum": 20991231, "description": "YYYYMMDD"}
 ID: dict[str, Any] = {"type": "integer", "minimum": 1, "description": "Campaign id from get-campaigns"}
 EVENT_NAME: dict[str, Any] = {"type": "string", "minLength": 1, "description": "Exact, case-sensitive"}
-OPERATORS = [
-    "equals",
-    "not_equals",
-    "contains",
-    "does_not_contain",
-    "exists",
-    "does_not_exist",
-    "greater_than",
-    "greater_than_equals",
-    "less_than",
-    "less_than_equals",
-]
 EVENT_PROPERTIES: dict[str, Any] = {
     "type": "array",
     "items": obj(
-        {"name": {"type": "string", "minLength": 1}, "operator": {"enum": OPERATORS}, "value": {}},
+        {"name": {"type": "string", "minLength": 1}, "operator": {"enum": list(OPERATORS)}, "value": {}},
         ("name",),
     ),
 }
@@ -121,4 +111,4 @@ def str_or_list(description: str) -> dict[str, Any]:
 
 
 SPLIT = {"type": "boolean"}
-TARGET_MODES = ["push", "webpush", "email", "sms", "whatsapp", "webhook", "notificationinbox"]
+TARGET_MODES = list(CAMPAIGN_TARGET_MODES)

@@ -38,7 +38,7 @@ from clevertap_mcp.sandbox.control import RequestLog
 from clevertap_mcp.sandbox.membrane.act import act
 from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP, KNOWN_APPS
 from clevertap_mcp.sandbox.membrane.auth import authenticate
-from clevertap_mcp.sandbox.membrane.errors import AccessDenied, MembraneError, NotFound
+from clevertap_mcp.sandbox.membrane.errors import AccessDenied, MembraneError, NotFound, error_response
 from clevertap_mcp.sandbox.membrane.params import (
     json_object,
     optional_bool,
@@ -230,13 +230,13 @@ def _names_an_integration(selector: str) -> bool:
 def membrane_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, MembraneError):
         raise exc
-    return JSONResponse(exc.body(), status_code=exc.status)
+    return error_response(exc)
 
 
 def route_not_found_handler(request: Request, exc: Exception) -> Response:
     """Router misses as ErrorData: an unknown path or method is 404 `not_found`, as Membrane's router answers."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status in (404, 405):
-        return JSONResponse(NotFound(f"Cannot {request.method} {request.url.path}").body(), status_code=404)
+        return error_response(NotFound(f"Cannot {request.method} {request.url.path}"))
     error = MembraneError(str(getattr(exc, "detail", "")) or "Bad request")
     return JSONResponse(error.body(), status_code=status)
