@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from clevertap_mcp.demo import run_demo
+from clevertap_mcp.cli.demo import run_demo
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_PASSCODE, DEMO_WORKSPACE_SECRET
 
 from leakcheck import WRITTEN

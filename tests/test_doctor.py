@@ -15,8 +15,8 @@ import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
-from clevertap_mcp.commands import utf8_output
-from clevertap_mcp.doctor import Check, expiry_check, packages_check, python_check, run_doctor
+from clevertap_mcp.cli.doctor import Check, expiry_check, packages_check, python_check, run_doctor
+from clevertap_mcp.cli.terminal import utf8_output
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import DEMO_TENANT_KEY, DEMO_WORKSPACE_KEY, DEMO_WORKSPACE_SECRET

@@ -18,7 +18,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from clevertap_mcp import cli
-from clevertap_mcp.hosts import (
+from clevertap_mcp.cli.hosts import (
     ENV_VARS,
     HOSTS,
     HostConfigError,

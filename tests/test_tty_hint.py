@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from clevertap_mcp.commands import TTY_HINT, tty_hint
+from clevertap_mcp.cli.terminal import TTY_HINT, tty_hint
 
 from leakcheck import WRITTEN
 

@@ -8,6 +8,8 @@ needs one. `--sandbox` runs the same checks against an embedded sandbox whose co
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -18,6 +20,7 @@ from typing import Any, TextIO, cast
 
 import jwt
 
+from clevertap_mcp.cli.terminal import utf8_output
 from clevertap_mcp.config import NO_CREDENTIALS, api_url_problem, resolve_api_url, resolve_credentials
 from clevertap_mcp.membrane.auth import MintedToken, TokenSource
 from clevertap_mcp.membrane.client import MembraneClient
@@ -32,7 +35,7 @@ from clevertap_mcp.membrane.models import BUILDING, CLIENT_ACTION_REQUIRED, READ
 from clevertap_mcp.membrane.retry import NO_RETRY
 from clevertap_mcp.tools import CLEVERTAP_DOMAIN, CLEVERTAP_INTEGRATION_KEY
 
-__all__ = ["Check", "run_doctor"]
+__all__ = ["Check", "run", "run_doctor"]
 
 MIN_PYTHON = (3, 11)
 MCP_RANGE = ((2, 3), (3, 0))
@@ -271,3 +274,11 @@ async def run_doctor(env: Mapping[str, str], out: TextIO, *, sandbox: bool = Fal
     emit([Check(True, "Credentials", source.description), expiry_check(source)])
     emit(await _remote_checks(base_url, source, connect=connect))
     return 0 if all(c.ok for c in checks) else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    import anyio
+
+    sandbox = bool(args.doctor_sandbox or args.sandbox)
+    utf8_output(sys.stdout)
+    return anyio.run(lambda: run_doctor(os.environ, sys.stdout, sandbox=sandbox, connect=args.connect))

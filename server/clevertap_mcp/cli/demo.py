@@ -11,6 +11,7 @@ the sandbox's demo account, sent but never shown.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, TextContent
 
+from clevertap_mcp.cli.terminal import utf8_output
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -32,7 +34,7 @@ from clevertap_mcp.sandbox.settings import (
     SandboxSettings,
 )
 
-__all__ = ["DemoFailed", "run_demo"]
+__all__ = ["DemoFailed", "run", "run_demo"]
 
 STEPS = 6
 STEP_TIMEOUT_SECONDS = 60
@@ -200,5 +202,6 @@ async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str]) -> i
     return 0
 
 
-def main() -> int:
+def run(args: argparse.Namespace) -> int:
+    utf8_output(sys.stdout)
     return anyio.run(run_demo, sys.stdout)

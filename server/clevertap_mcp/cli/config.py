@@ -1,0 +1,58 @@
+"""`clevertap-mcp config <host> [--write]`: print or merge the host's configuration snippet (hosts.py knows each host)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from clevertap_mcp.cli import hosts
+
+__all__ = ["run"]
+
+
+def _claude_add(name: str, command: str, args: list[str], sandbox: bool) -> str:
+    # add-json rather than `add -e KEY=VALUE`: `claude mcp add` wants every option before the name, yet its
+    # variadic -e then swallows the name (anthropics/claude-code#62332); one JSON argument parses the same everywhere.
+    entry: dict[str, Any] = {"type": "stdio", "command": command, "args": args}
+    if not sandbox:
+        entry["env"] = {"MEMBRANE_TOKEN": "<your Membrane token>"}
+    return shlex.join(["claude", "mcp", "add-json", "--scope", "user", name, json.dumps(entry)])
+
+
+def run(args: argparse.Namespace) -> int:
+    sandbox = bool(args.config_sandbox or args.sandbox)
+    try:
+        snip = hosts.snippet(args.host, name=args.name, sandbox=sandbox)
+        path: Path = args.path or hosts.default_path(args.host)
+        if not args.write:
+            sys.stdout.write(snip.text)
+            sys.stderr.write(f"# goes in {path}; `clevertap-mcp config {args.host} --write` merges it there.\n")
+            if args.host == "claude-code":
+                command, launch_args = hosts.server_launch(sandbox=sandbox)
+                sys.stderr.write(f"# or: {_claude_add(args.name, command, launch_args, sandbox)}\n")
+            return 0
+        backup = hosts.write_config(args.host, snip, path, name=args.name)
+    except hosts.HostConfigError as exc:
+        sys.stderr.write(f"clevertap-mcp config: {exc}\n")
+        return 1
+    sys.stdout.write(
+        f"Wrote server {args.name!r} to {path}" + (f" (previous file kept as {backup})" if backup else "") + ".\n"
+    )
+    sys.stdout.write(_after_write(args.host, sandbox) + "\n")
+    return 0
+
+
+def _after_write(host: str, sandbox: bool) -> str:
+    if sandbox:
+        return "Restart the host (or reload its MCP servers) to pick it up."
+    if host == "vscode":
+        return "VS Code asks for the Membrane token when it first starts the server, and keeps it out of the file."
+    if host == "claude-code":
+        return "Claude Code fills MEMBRANE_TOKEN (or the workspace key and secret) from your environment."
+    if host == "codex":
+        return "Fill in MEMBRANE_TOKEN (or the workspace key and secret) in its .env table, then restart Codex."
+    return "Fill in MEMBRANE_TOKEN (or the workspace key and secret) in its env block, then restart the host."
