@@ -123,7 +123,7 @@ async def _flow(client: Client, narrator: _Narrator) -> None:
     actions: list[dict[str, Any]] = found["actions"]
     if not actions:
         raise DemoFailed("search_actions found no action for the intent")
-    narrator.result(", ".join(f"{a.get('key') or a['id']} ({a['name']})" for a in actions))
+    narrator.result(", ".join(a.get("key") or a["id"] for a in actions))
 
     ran = await _call(client, narrator, "run_action", {"action_id": actions[0].get("key") or actions[0]["id"]})
     narrator.result(f"output {_short(ran.get('output'))}")
