@@ -1,4 +1,4 @@
-"""The results as a readable table (Markdown, pasted into README "Performance") and as JSON."""
+"""The results as a readable table (Markdown, pasted into docs/performance.md) and as JSON."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ FLOW_BUDGET = 8_000
 TYPICAL_SEARCH_BUDGET = 3_000
 # A search whose best match is a big write action (create-campaign's schema alone is ~1.9 KB) costs more.
 ANY_SEARCH_BUDGET = 4_000
-# The benchmark's own search (bench/context.py), so this test and the README's table measure the same answer.
+# The benchmark's own search (bench/context.py), so this test and docs/performance.md's table measure the same answer.
 BENCH_SEARCH = {"intent": "count users and events", "limit": 10}
 
 

@@ -198,7 +198,7 @@ async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str]) -> i
         narrator.say(f"✗ {failure}")
         return 1
     narrator.say(f"✓ all {STEPS} steps worked in {time.perf_counter() - started:.1f} s.")
-    narrator.say("Next: `clevertap-mcp config <host>` prints the configuration for your MCP host (see README, Hosts).")
+    narrator.say("Next: `clevertap-mcp config <host>` prints the configuration for your MCP host (see docs/hosts.md).")
     return 0
 
 
