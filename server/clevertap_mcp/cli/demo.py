@@ -34,7 +34,7 @@ from clevertap_mcp.sandbox.settings import (
     SandboxSettings,
 )
 
-__all__ = ["DemoFailed", "run", "run_demo"]
+__all__ = ["DemoFailed", "run", "run_demo", "run_server_command"]
 
 STEPS = 6
 STEP_TIMEOUT_SECONDS = 60
@@ -172,8 +172,14 @@ async def run_demo(out: TextIO, *, server_args: Sequence[str] | None = None) -> 
         sandbox.stop()
 
 
-async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str]) -> int:
-    params = StdioServerParameters(command=sys.executable, args=args, env=env)
+async def run_server_command(out: TextIO, command: str, args: Sequence[str], env: dict[str, str]) -> int:
+    """The flow against the server `command args` starts with `env` (which says what Membrane it talks to): how a
+    host's launch line is checked, e.g. the Claude Desktop bundle's (scripts/bundle-check)."""
+    return await _drive(_Narrator(out), list(args), env, command=command)
+
+
+async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str], *, command: str = sys.executable) -> int:
+    params = StdioServerParameters(command=command, args=args, env=env)
     narrator.say("starting `clevertap-mcp` as a stdio subprocess, driven by a real MCP client…")
     started = time.perf_counter()
     failure: str | None = None
