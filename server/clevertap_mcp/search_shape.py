@@ -39,7 +39,7 @@ def shape_actions(actions: list[Action], intent: str) -> list[ActionOut]:
                     key=action.key or None,
                     name=None if respells(action.name, action.key) else action.name,
                     description=action.description,
-                    input_schema=action.input_schema or {"type": "object", "properties": {}},
+                    input_schema=action.input_schema,  # left out when Membrane gave none: we do not guess one
                 )
             )
         else:
