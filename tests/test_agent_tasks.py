@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio
+import jsonschema
 import pytest
 from mcp import Client
 
@@ -129,6 +130,20 @@ async def test_how_many_users_are_online_now_is_the_first_match_and_answers_at_t
     assert found[0]["key"] == "real-time-user-count"
     online = await run(agent, found[0]["id"], {})
     assert online["last_processed_ts"] == NOW and online["count"] > 0
+
+
+async def test_an_action_ranked_below_the_first_is_fetched_whole_by_its_key_and_then_run_correctly(
+    agent: Client, world: SandboxServer
+) -> None:
+    # "Online now, and how many people launched the app yesterday?": the second part is not the best match.
+    found = await best(agent, "how many users are online right now", limit=10)
+    listed = next(action for action in found if action["key"] == "get-profile-count")
+    assert "input_schema" not in listed and "from*: int (YYYYMMDD)" in listed["inputs"]
+    whole = (await best(agent, listed["key"], limit=1))[0]
+    question = {"event_name": "App Launched", **YESTERDAY}
+    jsonschema.validate(question, whole["input_schema"])
+    counted = await run(agent, whole["id"], question)
+    assert counted == {"count": len(doers(account_of(world), "App Launched", YESTERDAY))}
 
 
 async def test_last_weeks_charged_count_comes_from_the_count_action_and_its_revenue_from_the_trends_api_it_names(

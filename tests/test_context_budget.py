@@ -1,5 +1,9 @@
-"""The context budgets of issue 5, pinned as sizes (bytes are deterministic; times live in bench/):
-tools/list ≤ 4,000 bytes on the wire, and search_actions with 10 results ≤ 8,000 bytes of what a model reads."""
+"""The context budgets, pinned as sizes (bytes are deterministic; times live in bench/).
+
+Issue 5: tools/list on the wire. Issue 15: what Claude Code's model reads (bench/host_view.py), measured by the
+benchmark's own code (bench/context.py) so this test and its table agree: the demo's whole flow, and search_actions at
+its default limit over the 48 phrasings of bench/phrasings.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench import context
+from bench.sandbox_process import SandboxProcess
 
 from clevertap_mcp.sandbox.server import SandboxServer
 
@@ -19,9 +25,15 @@ from helpers import call, demo_token, mcp_client, ok, text_of
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS_LIST_BUDGET = 4_000
-SEARCH_BUDGET = 8_000
-# The benchmark's own search (bench/context.py), so this test and the README's table measure the same answer.
+# Issue 5 set 4,000; search results' `inputs` signature (issue 15) costs its output schema ~60 bytes. The model never
+# sees output schemas (hosts.md); what it sees is DEFINITIONS_BUDGET.
+TOOLS_LIST_BUDGET = 4_100
+DEFINITIONS_BUDGET = 3_000
+FLOW_BUDGET = 8_000
+TYPICAL_SEARCH_BUDGET = 3_000
+# A search whose best match is a big write action (create-campaign's schema alone is ~1.9 KB) costs more.
+ANY_SEARCH_BUDGET = 4_000
+# The benchmark's own search (bench/context.py), so this test and docs/performance.md's table measure the same answer.
 BENCH_SEARCH = {"intent": "count users and events", "limit": 10}
 
 
@@ -58,14 +70,37 @@ def test_tools_list_fits_its_budget_on_the_wire() -> None:
     assert len(listed) <= TOOLS_LIST_BUDGET, f"tools/list is {len(listed)} bytes"
 
 
-async def test_ten_search_results_with_their_input_schemas_fit_the_context_budget(sandbox_factory: Any) -> None:
+def test_the_demo_flow_costs_claude_codes_model_at_most_8000_bytes_about_half_of_every_result_whole() -> None:
+    with SandboxProcess(auto_connect=False) as sandbox:
+        cost = context.flow(sandbox)
+        whole = context.searches(sandbox)
+    assert cost["first_action"] == "real-time-user-count"
+    assert cost["total_bytes"] <= FLOW_BUDGET, cost["steps"]
+    assert cost["steps"]["tool definitions"] <= DEFINITIONS_BUDGET, cost["steps"]
+    assert cost["steps"]["search_actions"] == whole["flow_intent_bytes"]
+    before = cost["total_bytes"] - whole["flow_intent_bytes"] + whole["flow_intent_whole_bytes"]
+    assert cost["total_bytes"] <= 0.6 * before, (cost["total_bytes"], before)
+
+
+def test_a_typical_search_at_the_default_limit_costs_at_most_3000_bytes_and_none_more_than_4000() -> None:
+    with SandboxProcess() as sandbox:
+        found = context.searches(sandbox)
+    assert found["phrasings"] == 48
+    assert found["median_bytes"] <= TYPICAL_SEARCH_BUDGET, found["per_phrasing"]
+    assert found["max_bytes"] <= ANY_SEARCH_BUDGET, found["per_phrasing"]
+    assert found["flow_intent_bytes"] <= TYPICAL_SEARCH_BUDGET
+    # The measure is honest: every result whole is what the model read before, well over the budget.
+    assert found["flow_intent_whole_bytes"] > 2 * found["flow_intent_bytes"]
+
+
+async def test_ten_search_results_at_the_benchmarks_search_fit_the_context_budget(sandbox_factory: Any) -> None:
     sandbox: SandboxServer = sandbox_factory(auto_connect=True)
     async with mcp_client(sandbox.base_url, demo_token()) as client:
         ok(await call(client, "ensure_connection"))
         answer = await call(client, "search_actions", BENCH_SEARCH)
     found = ok(answer)
     assert len(found["actions"]) == 10
-    assert all(action["input_schema"] for action in found["actions"])
+    assert "input_schema" in found["actions"][0] and all("inputs" in action for action in found["actions"][1:])
     structured = len(json.dumps(found, ensure_ascii=False, separators=(",", ":")).encode())
     text = len(text_of(answer).encode())
-    assert max(structured, text) <= SEARCH_BUDGET, f"search_actions is {max(structured, text)} bytes"
+    assert max(structured, text) <= ANY_SEARCH_BUDGET, f"search_actions is {max(structured, text)} bytes"

@@ -1,4 +1,5 @@
-"""What the agent's context pays for: compact results and trimmed schemas that still say everything needed.
+"""What the agent's context pays for: compact results, trimmed schemas and search results that still say everything
+needed to call the action an agent picks (search_shape.py).
 
 Sizes are measured in bench/ (context cost); these tests pin what the trimming must never lose.
 """
@@ -12,8 +13,9 @@ import jsonschema
 import pytest
 from mcp import Client
 
+from clevertap_mcp import search_shape
 from clevertap_mcp.results import compact_schema
-from clevertap_mcp.sandbox.connector.catalog import ACTIONS
+from clevertap_mcp.sandbox.connector.catalog import ACTIONS, ActionSpec
 from clevertap_mcp.sandbox.server import SandboxServer
 
 from helpers import call, demo_token, error_text, mcp_client, ok, text_of
@@ -27,28 +29,96 @@ def ready_sandbox(sandbox_factory: Any) -> SandboxServer:
     return sandbox
 
 
-async def _all_actions(client: Client) -> list[dict[str, Any]]:
-    ok(await call(client, "ensure_connection"))
-    found = ok(await call(client, "search_actions", {"intent": "CleverTap users events campaigns", "limit": 50}))
-    actions: list[dict[str, Any]] = found["actions"]
+async def _search(client: Client, intent: str, **arguments: Any) -> list[dict[str, Any]]:
+    actions: list[dict[str, Any]] = ok(await call(client, "search_actions", {"intent": intent, **arguments}))["actions"]
     return actions
 
 
-async def test_search_results_carry_every_action_full_input_schema(ready_sandbox: SandboxServer) -> None:
+async def test_only_the_best_match_carries_its_whole_input_schema_and_the_rest_a_signature_of_their_inputs(
+    ready_sandbox: SandboxServer,
+) -> None:
+    specs = {spec.key: spec for spec in ACTIONS}
     async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
-        actions = await _all_actions(client)
-    assert {a["key"]: a["input_schema"] for a in actions} == {spec.key: spec.input_schema for spec in ACTIONS}
+        ok(await call(client, "ensure_connection"))
+        found = await _search(client, "how many users are online right now")
+    assert found[0] == {
+        "id": found[0]["id"],
+        "key": "real-time-user-count",
+        "description": specs["real-time-user-count"].description,
+        "input_schema": specs["real-time-user-count"].input_schema,
+    }
+    rest = {action["key"]: action for action in found[1:]}
+    assert len(rest) == 9 and not any("input_schema" in action for action in rest.values())
+    # A read question shows no write action's schema, only what it takes: names, types, required (*), formats.
+    assert rest["get-event-count"]["inputs"] == (
+        "event_name*: str, from*: int (YYYYMMDD), to*: int (YYYYMMDD), event_properties: obj[], "
+        "session_properties: obj[], common_profile_properties: obj"
+    )
+    assert rest["delete-user-profile"]["inputs"] == "identity: str|str[], guid: str|str[]; needs identity or guid"
+    assert rest["get-event-count"]["description"] == "Number of times an event happened in a date range. …"
+
+
+@pytest.mark.parametrize("spec", ACTIONS, ids=lambda spec: spec.key)
+async def test_searching_an_actions_key_answers_its_whole_input_schema_first(
+    ready_sandbox: SandboxServer, spec: ActionSpec
+) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
+        ok(await call(client, "ensure_connection"))
+        found = await _search(client, spec.key)
+    assert found[0]["key"] == spec.key
+    assert found[0]["input_schema"] == spec.input_schema and found[0]["description"] == spec.description
+
+
+async def test_searching_the_id_of_an_action_a_search_showed_answers_that_action_alone_and_whole(
+    ready_sandbox: SandboxServer,
+) -> None:
+    async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
+        ok(await call(client, "ensure_connection"))
+        shown = (await _search(client, "count users and events"))[-1]
+        again = await _search(client, shown["id"])
+    spec = next(spec for spec in ACTIONS if spec.key == shown["key"])
+    assert "inputs" in shown
+    assert again == [
+        {"id": shown["id"], "key": spec.key, "description": spec.description, "input_schema": spec.input_schema}
+    ]
+
+
+def test_a_signature_keeps_names_types_required_marks_enums_and_format_notes_and_a_summary_keeps_one_sentence() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "when": {"type": "integer", "description": "YYYYMMDD"},
+            "mode": {"enum": ["now", "later"]},
+            "channel": {"enum": ["a", "b", "c", "d", "e", "f", "g"], "description": "A long explanation of channels."},
+            "tags": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "email": {"type": "string", "format": "email"},
+            "kind": {"const": "push"},
+            "extra": {},
+            "maybe": {"type": ["string", "null"]},
+        },
+        "required": ["when", "mode"],
+    }
+    assert search_shape.signature(schema) == (
+        "when*: int (YYYYMMDD), mode*: now|later, channel: a|b|c|d|e|f|…, tags: (str|int)[], email: str email, "
+        "kind: 'push', extra: any, maybe: str|null"
+    )
+    assert search_shape.signature(None) == "none"
+    assert search_shape.signature({"type": "object", "properties": {}}) == "none"
+    assert search_shape.summary("Short. Second sentence.") == "Short. …"
+    assert search_shape.summary("One sentence only") == "One sentence only"
+    assert search_shape.summary("word " * 40) == ("word " * 20).strip() + " …"
 
 
 async def test_an_input_built_from_a_searched_schema_runs_and_one_breaking_it_is_refused(
     ready_sandbox: SandboxServer,
 ) -> None:
     async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
-        actions = {a["key"]: a for a in await _all_actions(client)}
-        schema = actions["get-event-count"]["input_schema"]
+        ok(await call(client, "ensure_connection"))
+        action = (await _search(client, "get-event-count"))[0]
+        schema = action["input_schema"]
         good = {"event_name": "App Launched", "from": 20260101, "to": 20260131}
         jsonschema.validate(good, schema)
-        ran = ok(await call(client, "run_action", {"action_id": actions["get-event-count"]["id"], "input": good}))
+        ran = ok(await call(client, "run_action", {"action_id": action["id"], "input": good}))
         bad = {"event_name": "App Launched"}
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)

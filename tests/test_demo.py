@@ -50,7 +50,7 @@ def test_the_demo_walks_the_whole_flow_and_exits_0(tmp_path: Path) -> None:
         line == "      … Membrane is setting up connection conn_0001 (BUILDING)…" for line in waiting
     ), waiting
     assert "      → READY: connection conn_0001" in lines
-    assert any(line.strip().startswith("→ real-time-user-count (Real-Time User Count)") for line in lines)
+    assert any(line.strip().startswith("→ real-time-user-count, ") for line in lines)
     assert any(line.strip().startswith('→ output {"count": ') for line in lines)
     assert any(line.strip().startswith('→ HTTP 200 {"status": "success"') for line in lines)
     assert lines[-2].startswith("✓ all 6 steps worked in ")

@@ -1,5 +1,5 @@
 """Every wire fault against every tool: what the agent gets, how often the request was sent, and that the server
-keeps serving. The same table is committed in README.md ("Faults and retries"), and a test keeps them in sync.
+keeps serving. The same table is committed in docs/faults.md, and a test keeps them in sync.
 
 Faults are injected at the wire (a fake Membrane transport answers the tool's first request with the fault, then
 answers normally); retry delays are recorded, never waited for.
@@ -30,7 +30,7 @@ from leakcheck import LEAK_TOKEN
 
 pytestmark = pytest.mark.anyio
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+FAULTS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "faults.md"
 
 # Each column is one tool call; proxy_request is split because a GET may be resent and a POST never is.
 COLUMNS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -318,9 +318,9 @@ def matrix_markdown() -> str:
     return "\n".join([header, rule, *rows])
 
 
-def test_the_readme_commits_this_exact_fault_matrix() -> None:
-    assert matrix_markdown() in README.read_text(encoding="utf-8"), (
-        "README.md's fault matrix is out of date; paste the output of "
+def test_the_docs_commit_this_exact_fault_matrix() -> None:
+    assert matrix_markdown() in FAULTS_PAGE.read_text(encoding="utf-8"), (
+        "docs/faults.md's fault matrix is out of date; paste the output of "
         "`python -c 'import sys; sys.path.insert(0, \"tests\"); import test_fault_matrix as m; print(m.matrix_markdown())'`"
     )
 

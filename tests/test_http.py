@@ -273,21 +273,22 @@ def test_several_workers_with_an_embedded_sandbox_each_are_refused(
     assert "MEMBRANE_API_URL" in capsys.readouterr().err
 
 
-def test_every_clevertap_mcp_variable_the_readme_names_is_one_the_server_reads() -> None:
+def test_every_clevertap_mcp_variable_the_docs_name_is_one_the_server_reads() -> None:
     """A variable documented under a name the code does not read is silently ignored: a deployment that sets
     CLEVERTAP_MCP_REQUIRE_CLIENT_TOKEN's misspelling would lend the server's credentials to every caller."""
     root = Path(__file__).resolve().parent.parent
-    # The server's own variables, and the test suite's (README's Development section names those).
+    # The server's own variables, and the test suite's (docs/development.md names those).
     sources = [*(root / "server" / "clevertap_mcp").rglob("*.py"), *(root / "tests").rglob("*.py")]
     source = "\n".join(path.read_text() for path in sources)
     read = set(re.findall(r"[\"'](CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])[\"']", source))
-    documented = re.findall(r"(CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])(_\*)?", (root / "README.md").read_text())
+    docs = "\n".join(path.read_text() for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))])
+    documented = re.findall(r"(CLEVERTAP_MCP_[A-Z0-9_]*[A-Z0-9])(_\*)?", docs)
     assert documented
     for name, wildcard in documented:
         if wildcard:
-            assert any(variable.startswith(f"{name}_") for variable in read), f"README names {name}_*: none is read"
+            assert any(variable.startswith(f"{name}_") for variable in read), f"the docs name {name}_*: none is read"
         else:
-            assert name in read, f"README names {name}, which the server never reads"
+            assert name in read, f"the docs name {name}, which the server never reads"
 
 
 async def test_the_least_recently_used_callers_are_forgotten_beyond_the_bound() -> None:

@@ -76,7 +76,8 @@ async def test_search_ranks_the_right_action_first_with_its_input_schema(ready_s
     top = result["actions"][0]
     assert top["key"] == "real-time-user-count"
     assert top["input_schema"]["type"] == "object"
-    assert set(top) == {"id", "key", "name", "description", "input_schema"}
+    # No `name`: "Real-Time User Count" only re-spells the key (search_shape.py).
+    assert set(top) == {"id", "key", "description", "input_schema"}
 
 
 async def test_search_pages_with_next_cursor(ready_sandbox: SandboxServer) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Union, cast, get_args, get_origin
 
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
@@ -52,6 +53,8 @@ def _compact(node: dict[str, Any], defs: dict[str, Any], *, arguments: bool) -> 
             continue
         if arguments and _says_nothing(key, value):
             continue
+        if not arguments and key == "default" and value is None:
+            continue  # a field left out of a result; its type already admits null
         if not arguments and key == "required":
             # Every result carries every field (the result models have no optional fields, only nullable ones), so
             # in an output schema `required` would only repeat the property names.
@@ -154,12 +157,20 @@ class EnsureConnectionResult(_Result):
     message: str
 
 
+def _absent() -> Any:
+    """A field left out of the result when it has no value (its schema is its type alone: it is never null)."""
+    return Field(default=None, exclude_if=lambda v: v is None)
+
+
+# One search result has `input_schema` (the whole schema) or `inputs` (a one-line signature), never both, and no name
+# that only re-spells its key (search_shape.py).
 class ActionOut(_Result):
     id: str
-    key: str | None
-    name: str
-    description: str | None
-    input_schema: dict[str, Any] | None
+    key: str | SkipJsonSchema[None] = _absent()
+    name: str | SkipJsonSchema[None] = _absent()
+    description: str | SkipJsonSchema[None] = _absent()
+    input_schema: dict[str, Any] | SkipJsonSchema[None] = _absent()
+    inputs: str | SkipJsonSchema[None] = _absent()
 
 
 class SearchActionsResult(_Result):

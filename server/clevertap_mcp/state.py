@@ -236,6 +236,19 @@ class AppState:
         caller = self._caller()
         return None if isinstance(caller, str) else caller.input_schemas.get(action_id)
 
+    def shown_action_id(self, name: str) -> str | None:
+        """The id of the action the current caller's search_actions showed under this id or key, if any."""
+        caller = self._caller()
+        if isinstance(caller, str):
+            return None
+        if name in caller.action_keys:
+            return name
+        by_key = [action_id for action_id, key in caller.action_keys.items() if key == name]
+        if by_key:
+            return by_key[-1]
+        # A keyless action is remembered only by id, with its schema.
+        return name if name in caller.input_schemas else None
+
     def action_key(self, action_id: str) -> str:
         """The key of an action id the current caller's search_actions showed; anything else is taken as a key
         (unknown keys count as writes, policy.py)."""

@@ -15,11 +15,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
-from clevertap_mcp import confirm, policy, proxy_guard, redaction
+from clevertap_mcp import confirm, policy, proxy_guard, redaction, search_shape
 from clevertap_mcp.agent_errors import ensure_error, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
-from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
+from clevertap_mcp.membrane.models import Action, Page
+from clevertap_mcp.results import EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
 from clevertap_mcp.state import AppState
 
 APP_NAME = "CleverTap"
@@ -102,18 +103,22 @@ async def search_actions(
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
     cursor: Annotated[str | None, Field(description="next_cursor of the previous page.", max_length=200)] = None,
 ) -> SearchActionsResult:
-    """Find CleverTap actions for an intent, best match first, each with the input_schema run_action needs."""
+    """Find CleverTap actions for an intent, best first. The first has the input_schema run_action needs; others
+    list inputs (* required): search one's key for its schema."""
     app = _state(ctx)
     client = app.require_client()
     conn_id = await _connection_id(app, connection_id)
+    shown_id = app.shown_action_id(intent.strip()) if cursor is None else None
     try:
-        page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+        if shown_id is not None:
+            # An action a search already showed, asked for by name: that one, whole (search_shape.py).
+            found = await client.get_action(shown_id, connection_id=conn_id)
+            page = Page[Action](items=[found])
+        else:
+            page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
     except MembraneError as exc:
         raise tool_error(exc) from None
-    actions = [
-        ActionOut(id=a.id, key=a.key or None, name=a.name, description=a.description, input_schema=a.input_schema)
-        for a in page.items
-    ]
+    actions = search_shape.shape_actions(page.items, intent)
     app.remember_action_keys({a.id: a.key for a in page.items if a.key})
     app.remember_input_schemas(
         {name: a.input_schema for a in page.items if a.input_schema for name in (a.id, a.key) if name}

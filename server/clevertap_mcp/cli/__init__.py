@@ -103,7 +103,7 @@ def _add_commands(sub: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any sandbox setting (README, The sandbox), VALUE as JSON or text; repeatable",
+        help="any sandbox setting (docs/sandbox.md), VALUE as JSON or text; repeatable",
     )
     sandbox.set_defaults(command_module="sandbox")
 

@@ -10,7 +10,7 @@ __all__ = ["add_http_arguments", "add_safety_arguments", "clock", "profiles", "s
 
 
 def add_safety_arguments(parser: argparse.ArgumentParser) -> None:
-    safety = parser.add_argument_group('safety (see README "Read-only mode and confirmations", "Output size")')
+    safety = parser.add_argument_group('safety (see docs/security.md and docs/performance.md, "Output size")')
     safety.add_argument(
         "--read-only", action="store_true", default=None,
         help="only reads run; writes are refused (also CLEVERTAP_MCP_READ_ONLY=1)",
@@ -27,7 +27,7 @@ def add_safety_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_http_arguments(parser: argparse.ArgumentParser) -> None:
-    http = parser.add_argument_group('HTTP transport (--transport http; see README "HTTP deployment")')
+    http = parser.add_argument_group('HTTP transport (--transport http; see docs/hosts.md, "HTTP deployment")')
     http.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
     http.add_argument(
         "--host", dest="http_host", default=None, metavar="HOST", help="address to listen on (default 127.0.0.1)"

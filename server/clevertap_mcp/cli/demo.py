@@ -34,7 +34,7 @@ from clevertap_mcp.sandbox.settings import (
     SandboxSettings,
 )
 
-__all__ = ["DemoFailed", "run", "run_demo"]
+__all__ = ["DemoFailed", "run", "run_demo", "run_server_command"]
 
 STEPS = 6
 STEP_TIMEOUT_SECONDS = 60
@@ -123,7 +123,7 @@ async def _flow(client: Client, narrator: _Narrator) -> None:
     actions: list[dict[str, Any]] = found["actions"]
     if not actions:
         raise DemoFailed("search_actions found no action for the intent")
-    narrator.result(", ".join(f"{a.get('key') or a['id']} ({a['name']})" for a in actions))
+    narrator.result(", ".join(a.get("key") or a["id"] for a in actions))
 
     ran = await _call(client, narrator, "run_action", {"action_id": actions[0].get("key") or actions[0]["id"]})
     narrator.result(f"output {_short(ran.get('output'))}")
@@ -172,8 +172,14 @@ async def run_demo(out: TextIO, *, server_args: Sequence[str] | None = None) -> 
         sandbox.stop()
 
 
-async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str]) -> int:
-    params = StdioServerParameters(command=sys.executable, args=args, env=env)
+async def run_server_command(out: TextIO, command: str, args: Sequence[str], env: dict[str, str]) -> int:
+    """The flow against the server `command args` starts with `env` (which says what Membrane it talks to): how a
+    host's launch line is checked, e.g. the Claude Desktop bundle's (scripts/bundle-check)."""
+    return await _drive(_Narrator(out), list(args), env, command=command)
+
+
+async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str], *, command: str = sys.executable) -> int:
+    params = StdioServerParameters(command=command, args=args, env=env)
     narrator.say("starting `clevertap-mcp` as a stdio subprocess, driven by a real MCP client…")
     started = time.perf_counter()
     failure: str | None = None
@@ -198,7 +204,7 @@ async def _drive(narrator: _Narrator, args: list[str], env: dict[str, str]) -> i
         narrator.say(f"✗ {failure}")
         return 1
     narrator.say(f"✓ all {STEPS} steps worked in {time.perf_counter() - started:.1f} s.")
-    narrator.say("Next: `clevertap-mcp config <host>` prints the configuration for your MCP host (see README, Hosts).")
+    narrator.say("Next: `clevertap-mcp config <host>` prints the configuration for your MCP host (see docs/hosts.md).")
     return 0
 
 

@@ -138,6 +138,12 @@ class MembraneClient:
         data = await self._json("GET", "/actions", params=params, idempotent=True)
         return self._parse(Page[Action], data, "GET /actions")
 
+    async def get_action(self, action_id: str, *, connection_id: str) -> Action:
+        """One action by id, as search_actions' items carry it (§3, `GET /actions/{id}`)."""
+        path = f"/actions/{_segment(action_id)}"
+        data = await self._json("GET", path, params={"connectionId": connection_id}, idempotent=True)
+        return self._parse(Action, data, "GET /actions/{id}")
+
     async def run_action(
         self, action_id: str, action_input: Any, *, connection_id: str, resend_safe: bool = False
     ) -> ActionRunResult:

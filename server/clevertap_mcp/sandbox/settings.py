@@ -128,7 +128,7 @@ def with_overrides(settings: SandboxSettings, assignments: Iterable[str]) -> San
             raise ValueError(f"{assignment!r} is not NAME=VALUE (for example count_partial_polls=0)")
         if name not in hints:
             close = difflib.get_close_matches(name, list(hints), n=1)
-            hint = f" Did you mean {close[0]}?" if close else " The README's sandbox section lists them."
+            hint = f" Did you mean {close[0]}?" if close else " docs/sandbox.md lists them."
             raise ValueError(f"There is no sandbox setting {name!r}.{hint}")
         try:
             value: Any = json.loads(raw)

@@ -118,8 +118,8 @@ def test_a_seeded_accounts_repr_holds_no_passcode_and_no_token_secrets() -> None
     assert not any(secret in shown for secret in secrets)
 
 
-def test_the_default_demo_account_holds_what_the_readme_promises_eval_authors() -> None:
-    # README "The CleverTap emulator and its demo account" quotes these numbers; they must not drift silently.
+def test_the_default_demo_account_holds_what_the_docs_promise_eval_authors() -> None:
+    # docs/sandbox.md "The CleverTap emulator and its demo account" quotes these numbers; they must not drift silently.
     settings = SandboxSettings()
     account = seed_demo_account(settings.seed, settings.profiles, anchor=NOW)
     did = Counter(name for _, name in {(e.object_id, e.name) for e in account.events})

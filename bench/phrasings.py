@@ -1,0 +1,58 @@
+"""How agents phrase a search, each with the action that must come first: questions, imperatives, CleverTap's own
+event names, synonyms. tests/test_search_ranking.py checks the ranking over it; bench/context.py measures what each
+search costs an agent's context.
+"""
+
+from __future__ import annotations
+
+PHRASINGS: list[tuple[str, str]] = [
+    ("how many users are online now", "real-time-user-count"),
+    ("live users right now by device", "real-time-user-count"),
+    ("active users in the last 5 minutes", "real-time-user-count"),
+    ("who is using the app at the moment", "real-time-user-count"),
+    ("send a push campaign", "create-campaign"),
+    ("send an email to gold customers", "create-campaign"),
+    ("schedule an sms blast for tomorrow", "create-campaign"),
+    ("estimate the reach of a campaign before sending", "create-campaign"),
+    ("notify users about the sale", "create-campaign"),
+    ("stop a campaign", "stop-campaign"),
+    ("cancel a scheduled campaign", "stop-campaign"),
+    ("halt the running push notification", "stop-campaign"),
+    ("list all campaigns", "get-campaigns"),
+    ("which campaigns ran last week", "get-campaigns"),
+    ("campaign performance stats", "get-campaign-report"),
+    ("how many people clicked the campaign", "get-campaign-report"),
+    ("delivery report of campaign 1457433898", "get-campaign-report"),
+    ("count of Charged events yesterday", "get-event-count"),
+    ("number of times App Launched happened this month", "get-event-count"),
+    ("how many purchases were made last week", "get-event-count"),
+    ("how many unique users did Charged last week", "get-profile-count"),
+    ("how many profiles searched for shoes", "get-profile-count"),
+    ("count distinct users who launched the app", "get-profile-count"),
+    ("export profiles who did Charged last week", "get-user-profiles"),
+    ("fetch user profiles who viewed a product", "get-user-profiles"),
+    ("download the customers who added to cart", "get-user-profiles"),
+    ("download all Product Viewed events from last month", "get-events"),
+    ("get events", "get-events"),
+    ("show me the purchases made yesterday", "get-events"),
+    ("next page of events", "get-events-by-cursor"),
+    ("page through events with next_cursor", "get-events-by-cursor"),
+    ("continue exporting profiles with the cursor", "get-user-profiles-by-cursor"),
+    ("more user profiles from the previous export", "get-user-profiles-by-cursor"),
+    ("upload events", "upload-events"),
+    ("track a purchase event for a user", "upload-events"),
+    ("record that a user added an item to the cart", "upload-events"),
+    ("create or update user profiles", "upload-user-profiles"),
+    ("update a customer's email address", "upload-user-profiles"),
+    ("import users from our CRM", "upload-user-profiles"),
+    ("merge duplicate profiles", "upload-user-profiles"),
+    ("register push tokens for a device", "upload-device-tokens"),
+    ("add an FCM token to a user", "upload-device-tokens"),
+    ("remove a user", "delete-user-profile"),
+    ("delete a profile by identity", "delete-user-profile"),
+    ("GDPR erase a customer's data", "delete-user-profile"),
+    # Finding a person never puts a destructive action or a campaign first.
+    ("look up user u-1001", "get-user-profiles"),
+    ("find a user by email", "get-user-profiles"),
+    ("how did the welcome campaign perform", "get-campaign-report"),
+]
