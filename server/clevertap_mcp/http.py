@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clevertap_mcp import __version__, logs, redaction
-from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, settings_from_env
+from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, safety_env, settings_from_env, with_safety
 from clevertap_mcp.server import TransportFactory, build_server
 from clevertap_mcp.state import RequestCredentials, request_credentials
 
@@ -273,12 +273,23 @@ def _quiet_per_request_chatter(verbosity: int) -> None:
         logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
 
+def worker_env(settings: Settings, http: HttpSettings) -> dict[str, str]:
+    """Everything a worker process needs to rebuild the command line's settings (`settings_for_worker`)."""
+    return {**safety_env(settings), **http.to_env()}
+
+
+def settings_for_worker(env: Mapping[str, str]) -> tuple[Settings, HttpSettings]:
+    """The settings a worker process serves with, from the environment `worker_env` filled: the same as its parent's,
+    safety settings included (a worker that dropped --read-only would write under it)."""
+    return with_safety(settings_from_env(env), env), HttpSettings.from_env(env)
+
+
 def app_from_env() -> HttpApp:
     """uvicorn's app factory in each worker process: everything comes from the environment the parent exported."""
-    http = HttpSettings.from_env(os.environ)
+    settings, http = settings_for_worker(os.environ)
     logs.configure(http.verbosity)
     _quiet_per_request_chatter(http.verbosity)
-    return build_http_app(settings_from_env(os.environ), http)
+    return build_http_app(settings, http)
 
 
 @contextmanager
@@ -328,7 +339,7 @@ def serve(settings: Settings, http: HttpSettings) -> int:
     try:
         if http.workers > 1:
             with shared_by_workers(http) as shared:
-                os.environ.update(shared.to_env())
+                os.environ.update(worker_env(settings, shared))
                 uvicorn.run(
                     "clevertap_mcp.http:app_from_env",
                     factory=True,
