@@ -31,6 +31,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 
+from clevertap_mcp import redaction
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS
 from clevertap_mcp.state import current_caller_key
 
@@ -431,7 +432,9 @@ class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         try:
-            result = await super().call_tool(name, arguments, context)
+            # What this call's answers echo is masked for this call only (stdio has no request around it).
+            with redaction.scope():
+                result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             message = str(exc)
             if len(message) <= self.budget.max_chars or type(exc) is not ToolError:

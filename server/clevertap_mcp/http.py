@@ -225,18 +225,10 @@ class HttpApp:
             await self._health(scope, receive, send)
             return
         credentials = RequestCredentials.from_authorization(Headers(scope=scope).get("authorization"))
-        if credentials.token is None:
-            with request_credentials(credentials):
-                await self._inner(scope, receive, send)
-            return
-        # Masked in logs for as long as its request runs, whether or not its caller's client is still cached: more
-        # callers than the cache keeps evict one another mid-request, and eviction lets go of the cache's hold.
-        redaction.register(credentials.token)
-        try:
-            with request_credentials(credentials):
-                await self._inner(scope, receive, send)
-        finally:
-            redaction.unregister(credentials.token)
+        # The caller's token is masked for as long as its own request runs, and only there: a token (valid or not)
+        # never masks another caller's text, and a request that never finishes sending holds nothing beyond itself.
+        with redaction.scope(*filter(None, [credentials.token])), request_credentials(credentials):
+            await self._inner(scope, receive, send)
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):

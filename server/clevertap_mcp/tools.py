@@ -149,10 +149,8 @@ async def run_action(
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
         raise ToolError(
-            redaction.redact(
-                f"No action {action_id!r} (404: {exc.message}). Nothing was run. Pass an action's id or key exactly "
-                "as search_actions lists them (e.g. get-event-count), never its name."
-            )
+            f"No action {action_id!r} (404: {redaction.redact(exc.message)}). Nothing was run. Pass an action's id "
+            "or key exactly as search_actions lists them (e.g. get-event-count), never its name."
         ) from None
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not reads) from None
