@@ -35,6 +35,8 @@ from clevertap_mcp.membrane.errors import (
 from clevertap_mcp.membrane.retry import RETRY_AFTER_CAP_SECONDS
 
 _MAX_DATA_CHARS = 1500
+# Membrane's message inside an error sentence: enough for any real one.
+MAX_QUOTED_CHARS = 500
 
 # How a connector's failure starts when CleverTap refused the request outright (an HTTP 200 `fail` body,
 # clevertap-api.md §3): proof that nothing changed, so a write's "may have run" caveat would only mislead.
@@ -112,8 +114,15 @@ def _masked(exc: MembraneError) -> MembraneError:
     masked.__dict__.update(vars(exc))
     masked.args = tuple(redaction.redact(a) if isinstance(a, str) else a for a in exc.args)
     if isinstance(masked, APIError):
-        masked.message = redaction.redact(masked.message)
+        # Membrane's (often CleverTap's) words inside the server's sentence: quoted and bounded, so they can never
+        # read as the server's own.
+        masked.message = quoted(redaction.redact(masked.message), MAX_QUOTED_CHARS)
     return masked
+
+
+def quoted(text: str, limit: int) -> str:
+    """`text` as a JSON string literal of at most about `limit` characters: data, visibly, in a server sentence."""
+    return json.dumps(text[:limit] + ("…" if len(text) > limit else ""), ensure_ascii=False)
 
 
 def _describe(exc: MembraneError, *, may_have_acted: bool, rejected_input: bool) -> str:

@@ -164,8 +164,27 @@ def _cut_text(text: str, room: int) -> tuple[str, int, int, str]:
     return text[:end], end, len(text), "characters"
 
 
+# Keys that read as names are shown bare (`output.records`); any other key is data that could read as a sentence, so
+# it is shown quoted and cut short (`output["Notes: …"]`), and so is a path too long to be useful.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+MAX_KEY_CHARS = 40
+MAX_PATH_CHARS = 120
+
+
 def _path_text(path: list[Any]) -> str:
-    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(path)) or "$"
+    parts: list[str] = []
+    for i, key in enumerate(path):
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+        elif _PLAIN_KEY.fullmatch(key):
+            parts.append(f".{key}" if i else key)
+        else:
+            parts.append(f"[{_quoted(key, MAX_KEY_CHARS)}]")
+    text = "".join(parts) or "$"
+    if len(text) > MAX_PATH_CHARS:
+        half = MAX_PATH_CHARS // 2
+        text = f"{text[: half - 1]}…{text[-half:]}"
+    return text
 
 
 def fit(value: Any, budget: int) -> tuple[Any, list[Cut]]:
@@ -184,6 +203,20 @@ def fit(value: Any, budget: int) -> tuple[Any, list[Cut]]:
         value = _replace(value, path, prefix)
         cuts.append(Cut(_path_text(path), kept, total, unit))
     return value, cuts
+
+
+def _emptied(value: Any) -> Any:
+    if isinstance(value, str | list | dict):
+        return type(value)()  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    return value if json_size(value) <= MAX_KEY_CHARS else None
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | dict) else 1  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _unit(value: Any) -> str:
+    return "characters" if isinstance(value, str) else "keys" if isinstance(value, dict) else "items"
 
 
 def pages_of(text: str, page_chars: int) -> list[str]:
@@ -444,11 +477,20 @@ class Budget:
             if len(text) <= self.max_chars or room == 0:
                 break
             room = max(0, room - (len(text) - self.max_chars))
+        if len(text) > self.max_chars:
+            # Shapes the cuts cannot shrink enough (a key longer than the budget): every top-level part is emptied,
+            # keeping its type; the notice, bounded by construction, always fits the smallest budget.
+            cuts = [Cut(_path_text([key]), 0, _count(value), _unit(value)) for key, value in full.items()]
+            emptied = {key: _emptied(value) for key, value in full.items()}
+            shown = {**emptied, "truncated": self._notice(cuts, result_id, len(pages))}
+            text = _compact_json(shown)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=shown)
 
     def _notice(self, cuts: list[Cut], result_id: str | None, page_count: int) -> dict[str, Any]:
         listed = cuts[:MAX_LISTED_CUTS]
-        what = "; ".join(f"{c.path}: kept {c.kept} of {c.total} {c.unit}" for c in listed) or "nothing could be cut"
+        # Paths come from data: quoted, so that no key can read as the server's own words.
+        what = "; ".join(f"{_quoted(c.path, MAX_PATH_CHARS)}: kept {c.kept} of {c.total} {c.unit}" for c in listed)
+        what = what or "nothing could be cut"
         if len(cuts) > len(listed):
             what += f"; and {len(cuts) - len(listed)} more cuts"
         if result_id is None:

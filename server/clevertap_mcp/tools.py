@@ -16,7 +16,7 @@ from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
 from clevertap_mcp import confirm, policy, proxy_guard, redaction
-from clevertap_mcp.agent_errors import ensure_error, tool_error
+from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, ensure_error, quoted, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
 from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
@@ -149,7 +149,7 @@ async def run_action(
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
         raise ToolError(
-            f"No action {action_id!r} (404: {redaction.redact(exc.message)}). Nothing was run. Pass an action's id "
+            f"No action {action_id!r} (404: {quoted(redaction.redact(exc.message), MAX_QUOTED_CHARS)}). Nothing was run. Pass an action's id "
             "or key exactly as search_actions lists them (e.g. get-event-count), never its name."
         ) from None
     except MembraneError as exc:
