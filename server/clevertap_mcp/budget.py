@@ -550,8 +550,8 @@ class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         try:
-            # What this call's answers echo is masked for this call only (stdio has no request around it).
-            with redaction.scope():
+            # What this call's answers echo is masked in this call and the caller's later ones, never another's.
+            with redaction.scope(caller=current_caller_key()):
                 result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             message = str(exc)

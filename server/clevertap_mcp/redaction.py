@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, cast
 
 REDACTED = "***"
 _MIN_LENGTH = 6  # shorter values would redact ordinary words
@@ -30,8 +32,9 @@ _values: dict[str, int] = {}
 
 
 class _Scope:
-    def __init__(self, parent: _Scope | None) -> None:
-        self.parent = parent
+    def __init__(self, parents: tuple[_Scope, ...] = (), *, persistent: bool = False) -> None:
+        self.parents = parents
+        self.persistent = persistent  # a caller's own, kept across its requests
         self.values: dict[str, None] = {}  # ordered: the oldest is dropped first beyond the bound
 
     def add(self, value: str) -> None:
@@ -40,12 +43,30 @@ class _Scope:
         while len(self.values) > MAX_SCOPED_VALUES:
             del self.values[next(iter(self.values))]
 
+    def chain(self) -> list[_Scope]:
+        scopes: list[_Scope] = [self]
+        for parent in self.parents:
+            scopes += parent.chain()
+        return scopes
+
     def all(self) -> set[str]:
-        values = set(self.values)
-        return values | self.parent.all() if self.parent is not None else values
+        return {value for scope in self.chain() for value in scope.values}
 
 
 _scope: ContextVar[_Scope | None] = ContextVar("clevertap_mcp_redaction_scope", default=None)
+# Each caller's own values (what its answers echoed: a passcode seen once is masked in its later requests too), for
+# the most recent callers only: a crowd cannot grow this beyond MAX_CALLERS × MAX_SCOPED_VALUES.
+MAX_CALLERS = 256
+_callers: OrderedDict[str, _Scope] = OrderedDict()
+
+
+def _caller_scope(caller: str) -> _Scope:
+    with _lock:
+        kept = _callers.pop(caller, None) or _Scope(persistent=True)
+        _callers[caller] = kept
+        while len(_callers) > MAX_CALLERS:
+            _callers.popitem(last=False)
+        return kept
 
 
 def register(value: str) -> None:
@@ -66,10 +87,15 @@ def unregister(value: str) -> None:
 
 
 @contextmanager
-def scope(*values: str) -> Generator[None]:
+def scope(*values: str, caller: str | None = None) -> Generator[None]:
     """Everything that runs inside (tool calls copy the context) masks `values` and whatever it registers with
-    `register_for_request`, on top of the enclosing scope's values; all of them are forgotten on leaving."""
-    current = _Scope(_scope.get())
+    `register_for_request`, on top of the enclosing scope's values and, given its key, the `caller`'s own; what is
+    not the caller's is forgotten on leaving."""
+    enclosing = _scope.get()
+    parents = (enclosing,) if enclosing is not None else ()
+    if caller is not None:
+        parents += (_caller_scope(caller),)
+    current = _Scope(parents)
     for value in values:
         if len(value) >= _MIN_LENGTH:
             current.add(value)
@@ -81,11 +107,24 @@ def scope(*values: str) -> Generator[None]:
 
 
 def register_for_request(value: str) -> None:
-    """A credential value found in the current request's data: masked for the rest of that request only. Outside a
-    request nothing is registered (no caller's data flows there)."""
+    """A credential value found in the current request's data: masked for the rest of that request, and in the
+    caller's later requests (bounded). Outside a request nothing is registered (no caller's data flows there)."""
     current = _scope.get()
     if current is not None and len(value) >= _MIN_DATA_LENGTH and not any(c.isspace() for c in value):
-        current.add(value)
+        chain = current.chain()
+        next((scope for scope in chain if scope.persistent), current).add(value)
+
+
+def redact_json(value: Any) -> Any:
+    """A copy of a JSON value with every registered value masked in its strings (keys included)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        items = cast(dict[Any, Any], value).items()
+        return {redact(k) if isinstance(k, str) else k: redact_json(v) for k, v in items}
+    if isinstance(value, list):
+        return [redact_json(item) for item in cast(list[Any], value)]
+    return value
 
 
 def redact(text: str, *, with_request: bool = True) -> str:

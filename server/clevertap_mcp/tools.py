@@ -256,5 +256,6 @@ async def proxy_request(
         parsed = json.loads(text) if text else None
     except ValueError:
         parsed = text
-    out_headers = {k.lower(): v for k, v in response.headers if k.lower() in PASSED_RESPONSE_HEADERS}
-    return ProxyResult(status=response.status, headers=out_headers, body=parsed)
+    out_headers = {k.lower(): redaction.redact(v) for k, v in response.headers if k.lower() in PASSED_RESPONSE_HEADERS}
+    # CleverTap may echo what reached it (the passcode Membrane added, a token): masked as run_action errors are.
+    return ProxyResult(status=response.status, headers=out_headers, body=redaction.redact_json(parsed))
