@@ -33,6 +33,7 @@ from clevertap_mcp.membrane.errors import (
     UnexpectedResponseError,
 )
 from clevertap_mcp.membrane.retry import RETRY_AFTER_CAP_SECONDS
+from clevertap_mcp.state import current_caller_key
 
 _MAX_DATA_CHARS = 1500
 # Membrane's message inside an error sentence: enough for any real one.
@@ -174,6 +175,12 @@ def _describe(exc: MembraneError, *, may_have_acted: bool, rejected_input: bool)
         return (
             f"The connection cannot be used now: {exc.message}. Nothing was run. Call ensure_connection to check it "
             "and, if needed, get the link the user must open."
+        )
+    if isinstance(exc, AuthenticationError) and current_caller_key():
+        return (
+            f"Membrane rejected the token in your Authorization header (401: {exc.message}); it may have expired "
+            "or been revoked. Get a new Membrane token and put it in the `Authorization: Bearer` header of this "
+            "server's entry in your MCP host's configuration, then reconnect. Nothing was changed."
         )
     if isinstance(exc, AuthenticationError):
         return (
