@@ -24,6 +24,7 @@ from mcp_types import (
     ElicitResult,
     ErrorData,
     InputRequiredResult,
+    InputResponses,
 )
 
 from clevertap_mcp.http import HttpSettings
@@ -69,7 +70,7 @@ async def test_a_confirmation_issued_to_one_caller_cannot_be_replayed_by_another
                 assert isinstance(pending, InputRequiredResult) and pending.request_state
             async with caller(port, tenant_token("tenant-b")) as b:
                 ok(await call(b, "ensure_connection"))
-                accepted = {"confirm": ElicitResult(action="accept", content={"confirm": True})}
+                accepted: InputResponses = {"confirm": ElicitResult(action="accept", content={"confirm": True})}
                 try:
                     replayed = await b.session.call_tool(
                         "run_action",
