@@ -39,7 +39,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from clevertap_mcp import __version__, logs, redaction
+from clevertap_mcp import __version__, http_guard, logs, redaction
 from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, safety_env, settings_from_env, with_safety
 from clevertap_mcp.server import TransportFactory, build_server
 from clevertap_mcp.state import RequestCredentials, request_credentials
@@ -64,6 +64,9 @@ ENV_MAX_CALLERS = "CLEVERTAP_MCP_MAX_TOKEN_CLIENTS"
 ENV_STATE_KEY = "CLEVERTAP_MCP_STATE_KEY"
 ENV_VERBOSITY = "CLEVERTAP_MCP_VERBOSITY"
 ENV_RESULTS_DIR = "CLEVERTAP_MCP_RESULTS_DIR"
+ENV_HEADER_TIMEOUT = "CLEVERTAP_MCP_HEADER_TIMEOUT"
+ENV_BODY_TIMEOUT = "CLEVERTAP_MCP_BODY_TIMEOUT"
+ENV_MAX_CONNECTIONS = "CLEVERTAP_MCP_MAX_CONNECTIONS"
 
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -89,6 +92,10 @@ class HttpSettings:
     verbosity: int = 0
     # Where cut results are kept for paging when several processes answer (budget.DirectoryResultStore).
     results_dir: str = ""
+    # Slow clients and crowds (http_guard.py): seconds for a request's headers, then its body; open connections.
+    header_timeout: float = http_guard.DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = http_guard.DEFAULT_BODY_TIMEOUT
+    max_connections: int = http_guard.DEFAULT_MAX_CONNECTIONS
 
     def transport_security(self) -> TransportSecuritySettings:
         hosts: list[str] = list(LOOPBACK_HOSTS)
@@ -116,6 +123,9 @@ class HttpSettings:
             ENV_STATE_KEY: ",".join(self.state_keys),
             ENV_VERBOSITY: str(self.verbosity),
             ENV_RESULTS_DIR: self.results_dir,
+            ENV_HEADER_TIMEOUT: repr(self.header_timeout),
+            ENV_BODY_TIMEOUT: repr(self.body_timeout),
+            ENV_MAX_CONNECTIONS: str(self.max_connections),
         }
 
     @classmethod
@@ -132,6 +142,9 @@ class HttpSettings:
             "state_keys": _list(env, ENV_STATE_KEY),
             "verbosity": _int(env, ENV_VERBOSITY, 0, minimum=0),
             "results_dir": env.get(ENV_RESULTS_DIR, "").strip(),
+            "header_timeout": _seconds(env, ENV_HEADER_TIMEOUT, http_guard.DEFAULT_HEADER_TIMEOUT),
+            "body_timeout": _seconds(env, ENV_BODY_TIMEOUT, http_guard.DEFAULT_BODY_TIMEOUT),
+            "max_connections": _int(env, ENV_MAX_CONNECTIONS, http_guard.DEFAULT_MAX_CONNECTIONS, minimum=1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # pyright: ignore[reportArgumentType]
@@ -168,6 +181,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         value = minimum - 1
     if value < minimum:
         raise HttpConfigError(f"{name} must be a whole number of at least {minimum}, not {raw!r}.")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise HttpConfigError(f"{name} must be a number of seconds above 0, not {raw!r}.")
     return value
 
 
@@ -281,6 +307,7 @@ def app_from_env() -> HttpApp:
     settings, http = settings_for_worker(os.environ)
     logs.configure(http.verbosity)
     _quiet_per_request_chatter(http.verbosity)
+    http_guard.configure(http)
     return build_http_app(settings, http)
 
 
@@ -341,6 +368,8 @@ def serve(settings: Settings, http: HttpSettings) -> int:
                     log_config=None,
                     log_level=uvicorn_log_level,
                     timeout_graceful_shutdown=5,
+                    http=http_guard.WORKER_PROTOCOL,
+                    timeout_keep_alive=http_guard.KEEP_ALIVE_TIMEOUT,
                 )
         else:
             uvicorn.run(
@@ -350,6 +379,7 @@ def serve(settings: Settings, http: HttpSettings) -> int:
                 log_config=None,
                 log_level=uvicorn_log_level,
                 timeout_graceful_shutdown=5,
+                **http_guard.uvicorn_options(http),
             )
     except KeyboardInterrupt:
         pass
