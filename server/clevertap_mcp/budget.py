@@ -546,6 +546,12 @@ class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
         def result_page(result_id: str, page: int) -> str:  # pyright: ignore[reportUnusedFunction]
             return store.page(result_id, page, current_caller_key())
 
+    async def run_stdio_async(self) -> None:
+        # Unreadable lines get a parse error instead of silence (stdio_parse_errors.py).
+        from clevertap_mcp.stdio_parse_errors import run_stdio
+
+        await run_stdio(self)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
