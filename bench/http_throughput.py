@@ -2,7 +2,7 @@
 against the floor, a bare MCPServer with one trivial tool over stateless HTTP (floor_http.py), side by side.
 
 Each call is one POST of `tools/call` (stateless: no session, plain JSON answers for both). Ours runs `run_action`
-against a stand-in Membrane that answers at once (slow_upstream.py), so the difference from the floor is our per-call
+against a stand-in Membrane that answers at once (slow_upstream.py, in its own process), so the difference from the floor is our per-call
 work plus one loopback HTTP round trip to Membrane. Rounds alternate the servers so that machine noise hits all of
 them alike; the ratios are paired per round.
 """
@@ -19,7 +19,6 @@ from typing import Any
 import anyio
 import httpx2
 
-from bench.slow_upstream import SlowUpstream
 from bench.stats import paired_ratios, summarize
 from bench.wire import PROTOCOL_VERSION, ROOT, base_env
 
@@ -111,10 +110,13 @@ def run(rounds: int, calls: int) -> dict[str, Any]:
     names = ["floor", *(f"{n} worker{'s' if n > 1 else ''}" for n in WORKER_COUNTS)]
     rate: dict[str, list[float]] = {name: [] for name in names}
     p50: dict[str, list[float]] = {name: [] for name in names}
-    with SlowUpstream() as upstream:
+    upstream_port = _port()
+    # The stand-in Membrane in a process of its own: in the bench's, it would share the GIL with the load generator.
+    upstream = _Served(["-m", "bench.slow_upstream", str(upstream_port)], base_env(), upstream_port)
+    try:
         servers: dict[str, Callable[[], _Served]] = {"floor": _floor}
         for count, name in zip(WORKER_COUNTS, names[1:], strict=True):
-            servers[name] = lambda count=count: _ours(upstream.base_url, count)
+            servers[name] = lambda count=count: _ours(upstream.url, count)
         started = {name: make() for name, make in servers.items()}
         try:
             for name, served in started.items():  # warm-up: imports, connection pools, minted tokens
@@ -129,6 +131,8 @@ def run(rounds: int, calls: int) -> dict[str, Any]:
         finally:
             for served in started.values():
                 served.close()
+    finally:
+        upstream.close()
     one = names[1]
     return {
         "concurrent": CONCURRENT,
