@@ -156,3 +156,4 @@ async def test_a_client_leaving_mid_request_is_one_info_line_and_minus_vv_never_
     assert marker not in stderr
     assert '"result"' not in stderr
     assert "Traceback" not in stderr and " ERROR " not in stderr, stderr[-3000:]
+    assert stderr.count("The client left before its answer") == 1, stderr[-3000:]

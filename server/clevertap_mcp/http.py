@@ -37,7 +37,7 @@ from pathlib import Path
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clevertap_mcp import __version__, http_guard, logs, redaction
 from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, safety_env, settings_from_env, with_safety
@@ -254,7 +254,7 @@ class HttpApp:
         # The caller's token is masked for as long as its own request runs, and only there: a token (valid or not)
         # never masks another caller's text, and a request that never finishes sending holds nothing beyond itself.
         with redaction.scope(*filter(None, [credentials.token])), request_credentials(credentials):
-            await self._inner(scope, receive, send)
+            await self._inner(scope, *_noting_departure(scope, receive, send))
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -262,6 +262,29 @@ class HttpApp:
         else:
             response = JSONResponse({"status": "ok", "version": __version__, "mcp_path": self._mcp_path})
         await response(scope, receive, send)
+
+
+def _noting_departure(scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
+    """`receive` and `send` that log one INFO line when the client leaves before its answer is complete: an
+    ordinary event (a closed laptop, a cancelled call), not an error."""
+    answered = False
+    noted = False
+
+    async def watched_send(message: Message) -> None:
+        nonlocal answered
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered = True
+        await send(message)
+
+    async def watched_receive() -> Message:
+        nonlocal noted
+        message = await receive()
+        if message["type"] == "http.disconnect" and not answered and not noted:
+            noted = True
+            logger.info("The client left before its answer to %s %s was complete.", scope["method"], scope["path"])
+        return message
+
+    return watched_receive, watched_send
 
 
 def build_http_app(settings: Settings, http: HttpSettings, *, transport: TransportFactory | None = None) -> HttpApp:
