@@ -1,7 +1,7 @@
 """`python -m bench`: every benchmark side by side with its floor; a table on stdout, JSON in bench/results/.
 
 Options: --quick (fewer rounds, for a smoke run), --only NAME[,NAME] (cold_start, per_call, concurrency, context,
-memory). A full run writes bench/results/latest.{json,md}; a quick or partial one, partial.{json,md}.
+memory, http_throughput). A full run writes bench/results/latest.{json,md}; a quick or partial one, partial.{json,md}.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import Any
 
-from bench import coldstart, concurrency, context, memory, percall, report
+from bench import coldstart, concurrency, context, http_throughput, memory, percall, report
 from bench.sandbox_process import SandboxProcess
 
-SECTIONS = ("cold_start", "per_call", "concurrency", "context", "memory")
+SECTIONS = ("cold_start", "per_call", "concurrency", "context", "memory", "http_throughput")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if "memory" in only:
             print("memory …", file=sys.stderr)
             results["memory"] = memory.run(sandbox)
+    if "http_throughput" in only:
+        print("HTTP throughput …", file=sys.stderr)
+        results["http_throughput"] = http_throughput.run(rounds["bursts"] // 2 or 1, 400 if args.quick else 2000)
     results["machine"] = report.machine()
     # Only a full measurement of every section, side by side, is "latest"; a partial or quick run must not replace it.
     complete = set(only) == set(SECTIONS) and not args.quick

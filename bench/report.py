@@ -113,6 +113,22 @@ def table(results: dict[str, Any]) -> str:
                     _met(over["median"] <= 1.5),
                 )
             )
+    throughput = results.get("http_throughput")
+    if throughput:
+        floor_rate = throughput["calls_per_second"]["floor"]["median"]
+        for name, ratio in throughput["per_call_ratio_to_floor"].items():
+            rate = throughput["calls_per_second"][name]
+            rows.append(
+                (
+                    f"HTTP, {throughput['concurrent']} concurrent, {name} (calls/s)",
+                    f"{rate['median']:.0f} ({rate['p25']:.0f}–{rate['p75']:.0f})",
+                    f"{floor_rate:.0f} bare MCPServer over stateless HTTP",
+                    f"per call {ratio['median']:.2f}× ({ratio['p25']:.2f}–{ratio['p75']:.2f}); "
+                    f"{throughput['scaling_vs_one_worker'][name]['median']:.2f}× one worker's rate",
+                    "≤ 1.5×",
+                    _met(ratio["median"] <= 1.5),
+                )
+            )
     conc = results.get("concurrency")
     if conc:
         wall = conc["wall_ms"]

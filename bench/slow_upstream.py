@@ -59,3 +59,10 @@ class SlowUpstream:
         self._server.should_exit = True
         self._thread.join(10)
         self._sock.close()
+
+
+if __name__ == "__main__":
+    # `python -m bench.slow_upstream PORT`: in a process of its own, so that it shares no GIL with a load generator.
+    import sys
+
+    uvicorn.run(_app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)

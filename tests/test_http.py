@@ -306,17 +306,16 @@ async def test_the_least_recently_used_callers_are_forgotten_beyond_the_bound() 
         await callers.aclose()
 
 
-async def test_a_forgotten_callers_token_leaves_the_redaction_list_so_many_callers_do_not_grow_it() -> None:
+async def test_a_callers_token_is_masked_only_inside_its_own_requests_so_many_callers_do_not_grow_the_list() -> None:
     callers = TokenCallers("http://127.0.0.1:9", max_size=1)
     try:
-        callers.get("evicted-caller-token-1")
-        assert "evicted-caller-token-1" in redaction.registered_values()
-        callers.get("current-caller-token-2")
-        assert "evicted-caller-token-1" not in redaction.registered_values()
-        assert "current-caller-token-2" in redaction.registered_values()
+        for n in range(5):
+            with redaction.scope(f"caller-token-number-{n}"):
+                callers.get(f"caller-token-number-{n}")
+                assert redaction.redact(f"x caller-token-number-{n} y") == "x *** y"
+            assert f"caller-token-number-{n}" not in redaction.registered_values()
     finally:
         await callers.aclose()
-    assert "current-caller-token-2" not in redaction.registered_values()
 
 
 def test_a_value_registered_twice_stays_redacted_until_both_holders_let_go() -> None:

@@ -291,18 +291,22 @@ def test_a_result_id_that_this_server_could_not_have_made_reads_nothing(result_i
 
 
 async def test_an_error_over_the_budget_is_cut_too() -> None:
+    # Membrane's message and data are each bounded in the sentence; under the smallest budget they are still over it.
     huge_message = "CleverTap said: " + "no " * 20_000
     ready = {"id": "conn_1", "name": "CleverTap", "state": "READY", "userId": "u", "createdAt": "", "updatedAt": ""}
 
     async def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/run"):
-            return httpx2.Response(400, json={"type": "bad_request", "message": huge_message})
+            body = {"type": "bad_request", "message": huge_message, "data": {"detail": huge_message}}
+            return httpx2.Response(400, json=body)
         return httpx2.Response(200, json={"items": [ready]})
 
     transport = httpx2.MockTransport(handler)
-    async with mcp_client("http://membrane.test", demo_token(), transport=transport) as client:
+    async with mcp_client(
+        "http://membrane.test", demo_token(), transport=transport, max_output_chars=MIN_MAX_OUTPUT_CHARS
+    ) as client:
         text = error_text(await call(client, "run_action", {"action_id": "get-events", "input": {}}))
-    assert len(text) <= DEFAULT_MAX_OUTPUT_CHARS
+    assert len(text) <= MIN_MAX_OUTPUT_CHARS
     assert text.startswith("Error executing tool run_action") and "over the output budget" in text
 
 

@@ -53,6 +53,9 @@ class Host:
             if message.get("id") == request_id:
                 return message
 
+    async def next_message(self) -> dict[str, Any]:
+        return json.loads(await self._stdout.receive_until(b"\n", 10 * 1024 * 1024))
+
     async def close_stdin(self) -> None:
         await self._stdin.aclose()
 

@@ -33,8 +33,11 @@ from clevertap_mcp.membrane.errors import (
     UnexpectedResponseError,
 )
 from clevertap_mcp.membrane.retry import RETRY_AFTER_CAP_SECONDS
+from clevertap_mcp.state import current_caller_key
 
 _MAX_DATA_CHARS = 1500
+# Membrane's message inside an error sentence: enough for any real one.
+MAX_QUOTED_CHARS = 500
 
 # How a connector's failure starts when CleverTap refused the request outright (an HTTP 200 `fail` body,
 # clevertap-api.md §3): proof that nothing changed, so a write's "may have run" caveat would only mislead.
@@ -46,7 +49,7 @@ MAY_HAVE_RUN = "It may or may not have run; check before retrying (for example b
 def _data_suffix(data: Any) -> str:
     if data in (None, "", {}, []):
         return ""
-    text = json.dumps(data, ensure_ascii=False, default=str)
+    text = redaction.redact(json.dumps(data, ensure_ascii=False, default=str))
     if len(text) > _MAX_DATA_CHARS:
         text = text[:_MAX_DATA_CHARS] + "…"
     return f" Details: {text}"
@@ -80,6 +83,7 @@ def ensure_error(exc: MembraneError) -> ToolError:
     That request is resent freely because it cannot make a second connection, but it is not a read: when its answer
     is lost, broken or a 5xx, the connection may exist now, so "nothing was changed" would be false.
     """
+    exc = _masked(exc)
     if isinstance(exc, ServerError):
         wait = f" {_wait(exc)}" if _beyond_cap(exc) else ""
         text = f"Membrane failed with HTTP {exc.status}: {exc.message}. {MAY_HAVE_CREATED}{wait}"
@@ -91,7 +95,7 @@ def ensure_error(exc: MembraneError) -> ToolError:
         text = f"{exc}. {MAY_HAVE_CREATED} If it keeps happening, Membrane may be degraded."
     else:
         return tool_error(exc)
-    return ToolError(redaction.redact(text))
+    return ToolError(text)
 
 
 def tool_error(exc: MembraneError, *, may_have_acted: bool = False) -> ToolError:
@@ -99,11 +103,30 @@ def tool_error(exc: MembraneError, *, may_have_acted: bool = False) -> ToolError
 
 
 def describe(exc: MembraneError, *, may_have_acted: bool = False) -> str:
-    """The agent's sentence; any registered credential that slipped into Membrane's text is masked on the way out."""
-    return redaction.redact(_describe(exc, may_have_acted=may_have_acted))
+    """The agent's sentence. What it means is decided on Membrane's own words; only then are credentials that slipped
+    into them masked, and only in them: a masked value never reaches the server's own sentence around them."""
+    rejected_input = isinstance(exc, APIError) and exc.message.startswith(REJECTED_INPUT)
+    return _describe(_masked(exc), may_have_acted=may_have_acted, rejected_input=rejected_input)
 
 
-def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
+def _masked(exc: MembraneError) -> MembraneError:
+    """A copy of `exc` whose texts from Membrane (its message, and so its str) have credentials masked."""
+    masked = type(exc).__new__(type(exc))
+    masked.__dict__.update(vars(exc))
+    masked.args = tuple(redaction.redact(a) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(masked, APIError):
+        # Membrane's (often CleverTap's) words inside the server's sentence: quoted and bounded, so they can never
+        # read as the server's own.
+        masked.message = quoted(redaction.redact(masked.message), MAX_QUOTED_CHARS)
+    return masked
+
+
+def quoted(text: str, limit: int) -> str:
+    """`text` as a JSON string literal of at most about `limit` characters: data, visibly, in a server sentence."""
+    return json.dumps(text[:limit] + ("…" if len(text) > limit else ""), ensure_ascii=False)
+
+
+def _describe(exc: MembraneError, *, may_have_acted: bool, rejected_input: bool) -> str:
     if isinstance(exc, CredentialsError):
         return str(exc)
     if isinstance(exc, RequestNotSentError):
@@ -138,7 +161,7 @@ def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
     assert isinstance(exc, APIError)
     if isinstance(exc, ActionRunError):
         failed = f"The action ran and failed: {exc.message}{_run_id(exc)}.{_data_suffix(exc.data)}"
-        if may_have_acted and exc.message.startswith(REJECTED_INPUT):
+        if may_have_acted and rejected_input:
             return f"{failed} Nothing was changed: fix the input as this says and run it again."
         if may_have_acted:
             # A run fails too when CleverTap's answer is lost after CleverTap acted (a dropped connection, a
@@ -152,6 +175,12 @@ def _describe(exc: MembraneError, *, may_have_acted: bool) -> str:
         return (
             f"The connection cannot be used now: {exc.message}. Nothing was run. Call ensure_connection to check it "
             "and, if needed, get the link the user must open."
+        )
+    if isinstance(exc, AuthenticationError) and current_caller_key():
+        return (
+            f"Membrane rejected the token in your Authorization header (401: {exc.message}); it may have expired "
+            "or been revoked. Get a new Membrane token and put it in the `Authorization: Bearer` header of this "
+            "server's entry in your MCP host's configuration, then reconnect. Nothing was changed."
         )
     if isinstance(exc, AuthenticationError):
         return (

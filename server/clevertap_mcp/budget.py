@@ -6,8 +6,9 @@ items, keys or lines. The result then carries a `truncated` object saying what w
 out, and where the rest is. The whole result is kept in this process (with several HTTP workers, in a directory they
 share: `DirectoryResultStore`) and served as the MCP resource
 `clevertap://results/{result_id}/{page}`: pages 1..N of its JSON text (indented, so pages end at line ends), each
-within the budget; joined in order, they are exactly that JSON. Memory is bounded: the last `MAX_STORED_RESULTS`
-results, at most `MAX_STORED_CHARS` characters in all, least recently used first out.
+within the budget; joined in order, they are exactly that JSON. Memory is bounded and shared fairly: each caller's
+last `MAX_RESULTS_PER_CALLER` results, at most `MAX_STORED_RESULTS` and `MAX_STORED_CHARS` characters in all, the
+greediest caller's least recently used first out (`_evictions`).
 
 This is one mechanism for every tool, applied where tool results leave the server (`BudgetedServer.call_tool`),
 so no tool has an extra argument for it.
@@ -16,6 +17,7 @@ so no tool has an extra argument for it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -28,9 +30,10 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 
+from clevertap_mcp import redaction
 from clevertap_mcp.config import DEFAULT_MAX_OUTPUT_CHARS
 from clevertap_mcp.state import current_caller_key
 
@@ -47,7 +50,9 @@ __all__ = [
 ]
 
 RESULTS_URI = "clevertap://results/{result_id}/{page}"
-MAX_STORED_RESULTS = 20
+# Each caller keeps its last MAX_RESULTS_PER_CALLER cut results; all callers together at most these totals.
+MAX_RESULTS_PER_CALLER = 20
+MAX_STORED_RESULTS = 1000
 MAX_STORED_CHARS = 16_000_000  # ~16 MB of kept pages at most: the stdio server aims to stay under 80 MiB
 RESULT_ID = re.compile(r"[0-9a-f]{16}")
 # Room kept for the `truncated` notice itself when fitting the data.
@@ -159,8 +164,27 @@ def _cut_text(text: str, room: int) -> tuple[str, int, int, str]:
     return text[:end], end, len(text), "characters"
 
 
+# Keys that read as names are shown bare (`output.records`); any other key is data that could read as a sentence, so
+# it is shown quoted and cut short (`output["Notes: …"]`), and so is a path too long to be useful.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+MAX_KEY_CHARS = 40
+MAX_PATH_CHARS = 120
+
+
 def _path_text(path: list[Any]) -> str:
-    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(path)) or "$"
+    parts: list[str] = []
+    for i, key in enumerate(path):
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+        elif _PLAIN_KEY.fullmatch(key):
+            parts.append(f".{key}" if i else key)
+        else:
+            parts.append(f"[{_quoted(key, MAX_KEY_CHARS)}]")
+    text = "".join(parts) or "$"
+    if len(text) > MAX_PATH_CHARS:
+        half = MAX_PATH_CHARS // 2
+        text = f"{text[: half - 1]}…{text[-half:]}"
+    return text
 
 
 def fit(value: Any, budget: int) -> tuple[Any, list[Cut]]:
@@ -179,6 +203,20 @@ def fit(value: Any, budget: int) -> tuple[Any, list[Cut]]:
         value = _replace(value, path, prefix)
         cuts.append(Cut(_path_text(path), kept, total, unit))
     return value, cuts
+
+
+def _emptied(value: Any) -> Any:
+    if isinstance(value, str | list | dict):
+        return type(value)()  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    return value if json_size(value) <= MAX_KEY_CHARS else None
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | dict) else 1  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _unit(value: Any) -> str:
+    return "characters" if isinstance(value, str) else "keys" if isinstance(value, dict) else "items"
 
 
 def pages_of(text: str, page_chars: int) -> list[str]:
@@ -210,53 +248,114 @@ class Results(Protocol):
     def page(self, result_id: str, page: int, owner: str = "") -> str: ...
 
 
-class ResultStore:
-    """Full results kept for paging, least recently used evicted beyond a count or a total size."""
+@dataclass(frozen=True)
+class _Kept:
+    key: Any
+    owner: str
+    size: int
 
-    def __init__(self, max_results: int = MAX_STORED_RESULTS, max_chars: int = MAX_STORED_CHARS) -> None:
+
+def _evictions(kept: list[_Kept], new: Any, *, per_caller: int, max_results: int, max_chars: int) -> list[Any]:
+    """Which results to let go, `kept` ordered least recently used first: beyond `per_caller` a caller's own oldest;
+    beyond the totals, the oldest of whichever caller holds the most (characters when those are over, else results).
+    A caller within its fair share never loses a result to a greedier one; the result just added is never chosen."""
+    by_owner: dict[str, list[_Kept]] = {}
+    for entry in kept:
+        by_owner.setdefault(entry.owner, []).append(entry)
+    gone: list[Any] = []
+    for entries in by_owner.values():
+        while len(entries) > per_caller:
+            gone.append(entries.pop(0 if entries[0].key != new else 1).key)
+    count = sum(len(entries) for entries in by_owner.values())
+    chars = sum(entry.size for entries in by_owner.values() for entry in entries)
+    while count > max_results or chars > max_chars:
+        candidates = {owner: [e for e in entries if e.key != new] for owner, entries in by_owner.items()}
+        candidates = {owner: entries for owner, entries in candidates.items() if entries}
+        if not candidates:
+            break
+        held = {owner: (sum(e.size for e in by_owner[owner]), len(by_owner[owner])) for owner in candidates}
+        if chars <= max_chars:
+            held = {owner: (count_, size) for owner, (size, count_) in held.items()}
+        victim = candidates[max(candidates, key=held.__getitem__)][0]
+        by_owner[victim.owner].remove(victim)
+        gone.append(victim.key)
+        count -= 1
+        chars -= victim.size
+    return gone
+
+
+class ResultStore:
+    """Full results kept for paging, each caller's own, evicted by `_evictions`."""
+
+    def __init__(
+        self,
+        max_results: int = MAX_STORED_RESULTS,
+        max_chars: int = MAX_STORED_CHARS,
+        per_caller: int = MAX_RESULTS_PER_CALLER,
+    ) -> None:
         self._max_results = max_results
         self._max_chars = max_chars
-        # result id -> (the caller who made it, its pages): over HTTP, callers never read each other's results.
-        self._results: OrderedDict[str, tuple[str, list[str]]] = OrderedDict()
+        self._per_caller = per_caller
+        # result id -> (the caller who made it, its pages, their size), least recently used first: over HTTP,
+        # callers never read each other's results.
+        self._results: OrderedDict[str, tuple[str, list[str], int]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._results)
-
-    def _chars(self) -> int:
-        return sum(len(page) for _, pages in self._results.values() for page in pages)
 
     def add(self, pages: list[str], owner: str = "") -> str | None:
         """The new result's id, or None when it alone is larger than the store may hold."""
         size = sum(len(page) for page in pages)
         if size > self._max_chars:
             return None
-        while self._results and (len(self._results) >= self._max_results or self._chars() + size > self._max_chars):
-            self._results.popitem(last=False)
         result_id = uuid.uuid4().hex[:16]
-        self._results[result_id] = (owner, pages)
+        self._results[result_id] = (owner, pages, size)
+        kept = [_Kept(key, who, chars) for key, (who, _, chars) in self._results.items()]
+        for key in _evictions(
+            kept, result_id, per_caller=self._per_caller, max_results=self._max_results, max_chars=self._max_chars
+        ):
+            del self._results[key]
         return result_id
 
     def page(self, result_id: str, page: int, owner: str = "") -> str:
         kept = self._results.get(result_id)
         # Another caller's result answers exactly as a forgotten one does: its existence is not disclosed.
-        pages = kept[1] if kept is not None and kept[0] == owner else None
-        if pages is None:
-            raise _not_kept(result_id, self._max_results)
+        if kept is None or kept[0] != owner:
+            raise _not_kept(result_id, self._per_caller)
         self._results.move_to_end(result_id)
-        return _page_of(result_id, pages, page)
+        return _page_of(result_id, kept[1], page)
 
 
-def _not_kept(result_id: str, max_results: int) -> ResourceError:
-    return ResourceError(
-        f"Result {result_id} is no longer kept (this server keeps the last {max_results}). Call the tool again, "
-        "asking for less if you can."
+def _not_kept(result_id: str, per_caller: int) -> ResourceNotFoundError:
+    # -32602 (the SDK's "no such resource"), not -32603: nothing failed, the agent asked for what is gone.
+    return ResourceNotFoundError(
+        f"Result {_quoted(result_id)} is no longer kept (this server keeps each caller's last {per_caller} cut "
+        "results). Call the tool again to get it anew, asking for less if you can: a smaller limit, batch_size or "
+        "date range."
     )
 
 
 def _page_of(result_id: str, pages: list[str], page: int) -> str:
     if not 1 <= page <= len(pages):
-        raise ResourceError(f"Result {result_id} has pages 1 to {len(pages)}; there is no page {page}.")
+        raise ResourceNotFoundError(
+            f"Result {result_id} has pages 1 to {len(pages)}; there is no page {page}. Read pages 1 to {len(pages)} "
+            "in order."
+        )
     return pages[page - 1]
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    """Text that did not come from this server, quoted and bounded wherever the server's own sentence shows it."""
+    return json.dumps(text[:limit] + ("…" if len(text) > limit else ""), ensure_ascii=False)
+
+
+# A kept result's file: 16 hex digits standing for its caller ("server" for the server's own credentials),
+# then its id. The caller is in the name so that eviction can share fairly without opening every file.
+_RESULT_FILE = re.compile(r"(server|[0-9a-f]{16})_([0-9a-f]{16})\.json")
+
+
+def _owner_tag(owner: str) -> str:
+    return hashlib.sha256(owner.encode()).hexdigest()[:16] if owner else "server"
 
 
 class DirectoryResultStore:
@@ -269,24 +368,32 @@ class DirectoryResultStore:
     """
 
     def __init__(
-        self, directory: Path, max_results: int = MAX_STORED_RESULTS, max_chars: int = MAX_STORED_CHARS
+        self,
+        directory: Path,
+        max_results: int = MAX_STORED_RESULTS,
+        max_chars: int = MAX_STORED_CHARS,
+        per_caller: int = MAX_RESULTS_PER_CALLER,
     ) -> None:
         self._directory = directory
         self._max_results = max_results
         self._max_chars = max_chars
+        self._per_caller = per_caller
 
     def __len__(self) -> int:
         return len(self._files())
 
     def _files(self) -> list[Path]:
-        return [path for path in self._directory.glob("*.json") if RESULT_ID.fullmatch(path.stem)]
+        return [path for path in self._directory.glob("*.json") if _RESULT_FILE.fullmatch(path.name)]
+
+    def _path(self, result_id: str, owner: str) -> Path:
+        return self._directory / f"{_owner_tag(owner)}_{result_id}.json"
 
     def add(self, pages: list[str], owner: str = "") -> str | None:
         size = sum(len(page) for page in pages)
         if size > self._max_chars:
             return None
         result_id = uuid.uuid4().hex[:16]
-        path = self._directory / f"{result_id}.json"
+        path = self._path(result_id, owner)
         partial = self._directory / f".{result_id}.partial"
         try:
             partial.write_text(json.dumps({"owner": owner, "pages": pages}, ensure_ascii=False), encoding="utf-8")
@@ -300,26 +407,29 @@ class DirectoryResultStore:
         return result_id
 
     def _evict(self, keep: Path) -> None:
-        entries: list[tuple[int, int, Path]] = []
+        entries: list[tuple[int, _Kept]] = []
         for path in self._files():
             try:
                 status = path.stat()
             except FileNotFoundError:  # another worker evicted it meanwhile
                 continue
-            entries.append((status.st_mtime_ns, status.st_size, path))
-        entries.sort(key=lambda entry: (entry[2] != keep, -entry[0]))  # the new one first, then the most recent
-        kept_count, kept_size = 0, 0
-        for _, size, path in entries:
+            match = _RESULT_FILE.fullmatch(path.name)
+            assert match is not None
             # File bytes stand in for characters: at least as many, so the character bound holds too.
-            if kept_count < self._max_results and kept_size + size <= self._max_chars:
-                kept_count += 1
-                kept_size += size
-                continue
+            entries.append((status.st_mtime_ns, _Kept(path, match.group(1), status.st_size)))
+        entries.sort(key=lambda entry: (entry[1].key == keep, entry[0]))  # least recently used first, the new last
+        for path in _evictions(
+            [kept for _, kept in entries],
+            keep,
+            per_caller=self._per_caller,
+            max_results=self._max_results,
+            max_chars=self._max_chars,
+        ):
             path.unlink(missing_ok=True)
 
     def page(self, result_id: str, page: int, owner: str = "") -> str:
         # The id comes from the agent: only an id this store could have made names a file (no path tricks).
-        path = self._directory / f"{result_id}.json"
+        path = self._path(result_id, owner)
         try:
             kept: dict[str, Any] = (
                 json.loads(path.read_text(encoding="utf-8")) if RESULT_ID.fullmatch(result_id) else {}
@@ -327,7 +437,7 @@ class DirectoryResultStore:
         except FileNotFoundError:
             kept = {}
         if kept.get("owner") != owner:
-            raise _not_kept(result_id, self._max_results)
+            raise _not_kept(result_id, self._per_caller)
         _touch(path)  # read again: most recently used
         return _page_of(result_id, cast(list[str], kept["pages"]), page)
 
@@ -367,11 +477,20 @@ class Budget:
             if len(text) <= self.max_chars or room == 0:
                 break
             room = max(0, room - (len(text) - self.max_chars))
+        if len(text) > self.max_chars:
+            # Shapes the cuts cannot shrink enough (a key longer than the budget): every top-level part is emptied,
+            # keeping its type; the notice, bounded by construction, always fits the smallest budget.
+            cuts = [Cut(_path_text([key]), 0, _count(value), _unit(value)) for key, value in full.items()]
+            emptied = {key: _emptied(value) for key, value in full.items()}
+            shown = {**emptied, "truncated": self._notice(cuts, result_id, len(pages))}
+            text = _compact_json(shown)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=shown)
 
     def _notice(self, cuts: list[Cut], result_id: str | None, page_count: int) -> dict[str, Any]:
         listed = cuts[:MAX_LISTED_CUTS]
-        what = "; ".join(f"{c.path}: kept {c.kept} of {c.total} {c.unit}" for c in listed) or "nothing could be cut"
+        # Paths come from data: quoted, so that no key can read as the server's own words.
+        what = "; ".join(f"{_quoted(c.path, MAX_PATH_CHARS)}: kept {c.kept} of {c.total} {c.unit}" for c in listed)
+        what = what or "nothing could be cut"
         if len(cuts) > len(listed):
             what += f"; and {len(cuts) - len(listed)} more cuts"
         if result_id is None:
@@ -427,11 +546,19 @@ class BudgetedServer(MCPServer[LifespanT], Generic[LifespanT]):
         def result_page(result_id: str, page: int) -> str:  # pyright: ignore[reportUnusedFunction]
             return store.page(result_id, page, current_caller_key())
 
+    async def run_stdio_async(self) -> None:
+        # Unreadable lines get a parse error instead of silence (stdio_parse_errors.py).
+        from clevertap_mcp.stdio_parse_errors import run_stdio
+
+        await run_stdio(self)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[LifespanT, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         try:
-            result = await super().call_tool(name, arguments, context)
+            # What this call's answers echo is masked in this call and the caller's later ones, never another's.
+            with redaction.scope(caller=current_caller_key()):
+                result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             message = str(exc)
             if len(message) <= self.budget.max_chars or type(exc) is not ToolError:

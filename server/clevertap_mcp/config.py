@@ -171,3 +171,13 @@ def with_safety(
             f"not {max_output_chars}."
         )
     return dataclasses.replace(settings, read_only=read_only, confirm=mode, max_output_chars=max_output_chars)
+
+
+def safety_env(settings: Settings) -> dict[str, str]:
+    """The variables `with_safety` reads, set to `settings`' values: what worker processes, which see only the
+    environment, need to apply the same safety settings as the command line that started them."""
+    return {
+        "CLEVERTAP_MCP_READ_ONLY": "1" if settings.read_only else "0",
+        "CLEVERTAP_MCP_CONFIRM": settings.confirm,
+        "CLEVERTAP_MCP_MAX_OUTPUT_CHARS": str(settings.max_output_chars),
+    }

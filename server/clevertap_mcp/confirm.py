@@ -33,7 +33,7 @@ from clevertap_mcp.connect_flow import speaks_modern_protocol
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import MembraneError
 from clevertap_mcp.policy import Risky
-from clevertap_mcp.state import AppState
+from clevertap_mcp.state import AppState, current_caller_key
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,9 @@ async def confirm(
     message = await describe()
     if speaks_modern_protocol(ctx):
         request = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=FORM_SCHEMA))
-        state = json.dumps({"kind": STATE_KIND, "digest": digest})
+        # Sealed with who it was issued to: another caller replaying it (same arguments, same connection named) is
+        # refused here, not left to Membrane's 404.
+        state = json.dumps({"kind": STATE_KIND, "digest": digest, "to": current_caller_key()})
         return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)
     try:
         answer = await ctx.request_context.session.elicit_form(
@@ -117,8 +119,14 @@ def _resume(ctx: Context[Any, Any], digest: str) -> None:
         state: Any = json.loads(ctx.request_state or "")
         fields = cast(dict[str, Any], state) if isinstance(state, dict) else {}
         ours = fields.get("kind") == STATE_KIND and fields.get("digest") == digest
+        theirs = fields.get("to") == current_caller_key()
     except ValueError:
-        ours = False
+        ours, theirs = False, True
+    if ours and not theirs:
+        raise ToolError(
+            "This call was resumed with a confirmation issued to another caller; nothing was sent. Call again "
+            "without it, and your user will be asked."
+        )
     if not ours:
         raise ToolError(
             "This call was resumed with a confirmation given for a different call; nothing was sent. Call again."

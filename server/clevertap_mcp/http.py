@@ -37,10 +37,10 @@ from pathlib import Path
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clevertap_mcp import __version__, logs, redaction
-from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, settings_from_env
+from clevertap_mcp import __version__, http_guard, logs, redaction
+from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, safety_env, settings_from_env, with_safety
 from clevertap_mcp.server import TransportFactory, build_server
 from clevertap_mcp.state import RequestCredentials, request_credentials
 
@@ -64,6 +64,9 @@ ENV_MAX_CALLERS = "CLEVERTAP_MCP_MAX_TOKEN_CLIENTS"
 ENV_STATE_KEY = "CLEVERTAP_MCP_STATE_KEY"
 ENV_VERBOSITY = "CLEVERTAP_MCP_VERBOSITY"
 ENV_RESULTS_DIR = "CLEVERTAP_MCP_RESULTS_DIR"
+ENV_HEADER_TIMEOUT = "CLEVERTAP_MCP_HEADER_TIMEOUT"
+ENV_BODY_TIMEOUT = "CLEVERTAP_MCP_BODY_TIMEOUT"
+ENV_MAX_CONNECTIONS = "CLEVERTAP_MCP_MAX_CONNECTIONS"
 
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -89,6 +92,10 @@ class HttpSettings:
     verbosity: int = 0
     # Where cut results are kept for paging when several processes answer (budget.DirectoryResultStore).
     results_dir: str = ""
+    # Slow clients and crowds (http_guard.py): seconds for a request's headers, then its body; open connections.
+    header_timeout: float = http_guard.DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = http_guard.DEFAULT_BODY_TIMEOUT
+    max_connections: int = http_guard.DEFAULT_MAX_CONNECTIONS
 
     def transport_security(self) -> TransportSecuritySettings:
         hosts: list[str] = list(LOOPBACK_HOSTS)
@@ -116,6 +123,9 @@ class HttpSettings:
             ENV_STATE_KEY: ",".join(self.state_keys),
             ENV_VERBOSITY: str(self.verbosity),
             ENV_RESULTS_DIR: self.results_dir,
+            ENV_HEADER_TIMEOUT: repr(self.header_timeout),
+            ENV_BODY_TIMEOUT: repr(self.body_timeout),
+            ENV_MAX_CONNECTIONS: str(self.max_connections),
         }
 
     @classmethod
@@ -132,6 +142,9 @@ class HttpSettings:
             "state_keys": _list(env, ENV_STATE_KEY),
             "verbosity": _int(env, ENV_VERBOSITY, 0, minimum=0),
             "results_dir": env.get(ENV_RESULTS_DIR, "").strip(),
+            "header_timeout": _seconds(env, ENV_HEADER_TIMEOUT, http_guard.DEFAULT_HEADER_TIMEOUT),
+            "body_timeout": _seconds(env, ENV_BODY_TIMEOUT, http_guard.DEFAULT_BODY_TIMEOUT),
+            "max_connections": _int(env, ENV_MAX_CONNECTIONS, http_guard.DEFAULT_MAX_CONNECTIONS, minimum=1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # pyright: ignore[reportArgumentType]
@@ -168,6 +181,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         value = minimum - 1
     if value < minimum:
         raise HttpConfigError(f"{name} must be a whole number of at least {minimum}, not {raw!r}.")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise HttpConfigError(f"{name} must be a number of seconds above 0, not {raw!r}.")
     return value
 
 
@@ -225,18 +251,10 @@ class HttpApp:
             await self._health(scope, receive, send)
             return
         credentials = RequestCredentials.from_authorization(Headers(scope=scope).get("authorization"))
-        if credentials.token is None:
-            with request_credentials(credentials):
-                await self._inner(scope, receive, send)
-            return
-        # Masked in logs for as long as its request runs, whether or not its caller's client is still cached: more
-        # callers than the cache keeps evict one another mid-request, and eviction lets go of the cache's hold.
-        redaction.register(credentials.token)
-        try:
-            with request_credentials(credentials):
-                await self._inner(scope, receive, send)
-        finally:
-            redaction.unregister(credentials.token)
+        # The caller's token is masked for as long as its own request runs, and only there: a token (valid or not)
+        # never masks another caller's text, and a request that never finishes sending holds nothing beyond itself.
+        with redaction.scope(*filter(None, [credentials.token])), request_credentials(credentials):
+            await self._inner(scope, *_noting_departure(scope, receive, send))
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -244,6 +262,29 @@ class HttpApp:
         else:
             response = JSONResponse({"status": "ok", "version": __version__, "mcp_path": self._mcp_path})
         await response(scope, receive, send)
+
+
+def _noting_departure(scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
+    """`receive` and `send` that log one INFO line when the client leaves before its answer is complete: an
+    ordinary event (a closed laptop, a cancelled call), not an error."""
+    answered = False
+    noted = False
+
+    async def watched_send(message: Message) -> None:
+        nonlocal answered
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered = True
+        await send(message)
+
+    async def watched_receive() -> Message:
+        nonlocal noted
+        message = await receive()
+        if message["type"] == "http.disconnect" and not answered and not noted:
+            noted = True
+            logger.info("The client left before its answer to %s %s was complete.", scope["method"], scope["path"])
+        return message
+
+    return watched_receive, watched_send
 
 
 def build_http_app(settings: Settings, http: HttpSettings, *, transport: TransportFactory | None = None) -> HttpApp:
@@ -273,12 +314,24 @@ def _quiet_per_request_chatter(verbosity: int) -> None:
         logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
 
+def worker_env(settings: Settings, http: HttpSettings) -> dict[str, str]:
+    """Everything a worker process needs to rebuild the command line's settings (`settings_for_worker`)."""
+    return {**safety_env(settings), **http.to_env()}
+
+
+def settings_for_worker(env: Mapping[str, str]) -> tuple[Settings, HttpSettings]:
+    """The settings a worker process serves with, from the environment `worker_env` filled: the same as its parent's,
+    safety settings included (a worker that dropped --read-only would write under it)."""
+    return with_safety(settings_from_env(env), env), HttpSettings.from_env(env)
+
+
 def app_from_env() -> HttpApp:
     """uvicorn's app factory in each worker process: everything comes from the environment the parent exported."""
-    http = HttpSettings.from_env(os.environ)
+    settings, http = settings_for_worker(os.environ)
     logs.configure(http.verbosity)
     _quiet_per_request_chatter(http.verbosity)
-    return build_http_app(settings_from_env(os.environ), http)
+    http_guard.configure(http)
+    return build_http_app(settings, http)
 
 
 @contextmanager
@@ -328,7 +381,7 @@ def serve(settings: Settings, http: HttpSettings) -> int:
     try:
         if http.workers > 1:
             with shared_by_workers(http) as shared:
-                os.environ.update(shared.to_env())
+                os.environ.update(worker_env(settings, shared))
                 uvicorn.run(
                     "clevertap_mcp.http:app_from_env",
                     factory=True,
@@ -338,6 +391,8 @@ def serve(settings: Settings, http: HttpSettings) -> int:
                     log_config=None,
                     log_level=uvicorn_log_level,
                     timeout_graceful_shutdown=5,
+                    http=http_guard.WORKER_PROTOCOL,
+                    timeout_keep_alive=http_guard.KEEP_ALIVE_TIMEOUT,
                 )
         else:
             uvicorn.run(
@@ -347,6 +402,7 @@ def serve(settings: Settings, http: HttpSettings) -> int:
                 log_config=None,
                 log_level=uvicorn_log_level,
                 timeout_graceful_shutdown=5,
+                **http_guard.uvicorn_options(http),
             )
     except KeyboardInterrupt:
         pass

@@ -155,7 +155,7 @@ class TokenCallers:
         if self._transport is None:
             made = self._make_transport() if self._make_transport is not None else None
             self._transport = made if made is not None else httpx2.AsyncHTTPTransport()
-        source = StaticToken(token, origin="the request's Authorization header")
+        source = StaticToken(token, origin="the request's Authorization header", process_wide=False)
         caller = Caller(
             MembraneClient(self._api_url, source, transport=_SharedTransport(self._transport), retry=self._retry),
             token=source,

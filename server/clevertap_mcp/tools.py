@@ -16,7 +16,7 @@ from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
 from clevertap_mcp import confirm, policy, proxy_guard, redaction, search_shape
-from clevertap_mcp.agent_errors import ensure_error, tool_error
+from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, ensure_error, quoted, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
 from clevertap_mcp.membrane.models import Action, Page
@@ -154,10 +154,8 @@ async def run_action(
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
         raise ToolError(
-            redaction.redact(
-                f"No action {action_id!r} (404: {exc.message}). Nothing was run. Pass an action's id or key exactly "
-                "as search_actions lists them (e.g. get-event-count), never its name."
-            )
+            f"No action {action_id!r} (404: {quoted(redaction.redact(exc.message), MAX_QUOTED_CHARS)}). Nothing was run. Pass an action's id "
+            "or key exactly as search_actions lists them (e.g. get-event-count), never its name."
         ) from None
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not reads) from None
@@ -263,5 +261,6 @@ async def proxy_request(
         parsed = json.loads(text) if text else None
     except ValueError:
         parsed = text
-    out_headers = {k.lower(): v for k, v in response.headers if k.lower() in PASSED_RESPONSE_HEADERS}
-    return ProxyResult(status=response.status, headers=out_headers, body=parsed)
+    out_headers = {k.lower(): redaction.redact(v) for k, v in response.headers if k.lower() in PASSED_RESPONSE_HEADERS}
+    # CleverTap may echo what reached it (the passcode Membrane added, a token): masked as run_action errors are.
+    return ProxyResult(status=response.status, headers=out_headers, body=redaction.redact_json(parsed))

@@ -38,10 +38,13 @@ class TokenSource(Protocol):
 class StaticToken:
     """A bearer token from the environment (MEMBRANE_TOKEN / MEMBRANE_ACCESS_TOKEN); never refreshed."""
 
-    def __init__(self, value: str, *, origin: str) -> None:
+    def __init__(self, value: str, *, origin: str, process_wide: bool = True) -> None:
+        """`process_wide=False` for an HTTP caller's token: its own requests mask it (http.py), nothing else does."""
         self._value = value
         self._origin = origin
-        redaction.register(value)
+        self._registered = process_wide
+        if process_wide:
+            redaction.register(value)
 
     def token(self) -> str:
         return self._value
@@ -52,7 +55,9 @@ class StaticToken:
     def forget(self) -> None:
         """Its holder drops it for good (an HTTP caller evicted from the cache): logs need not redact it any more
         on its behalf."""
-        redaction.unregister(self._value)
+        if self._registered:
+            self._registered = False
+            redaction.unregister(self._value)
 
     @property
     def description(self) -> str:

@@ -20,9 +20,9 @@
           └── ServerError            5xx (and any other status)
 
 `error_from_response` is the only place a status and body become a class. Messages never carry a token:
-the client builds them from Membrane's own `message` text and the request's method and path only, and both the
-message and the kept body pass through `redaction.redact` and `strip_credentials` in case Membrane (or a gateway)
-echoes a credential back.
+the client builds them from Membrane's own `message` text and the request's method and path only. The body passes
+through `strip_credentials`, and the kept body through `redaction.redact`, in case Membrane (or a gateway) echoes a
+credential back; the message is masked where it is shown (agent_errors.describe), after it is classified.
 """
 
 from __future__ import annotations
@@ -240,11 +240,12 @@ def error_from_response(
     content_type: str = "",
 ) -> APIError:
     """Map an error status and body to its class, keeping Membrane's type/key/message and the raw text."""
-    body_text = redaction.redact(body_text)
+    # Classified on what Membrane said, before anything is masked: a masked value can never change which error this is.
     body = parse_error_body(body_text)
     run_id: Any = None
     if body is not None:
         body = cast(dict[str, Any], strip_credentials(body))
+        body_text = json.dumps(body, ensure_ascii=False)  # kept as stripped: no echoed credential rides along
         message = str(body["message"])
         err_type = body.get("type") if isinstance(body.get("type"), str) else None
         key = body.get("key") if isinstance(body.get("key"), str) else None
@@ -260,6 +261,9 @@ def error_from_response(
         snippet = " ".join(body_text.split())[:200]
         message = f"Membrane API error {status} on {method} {path}" + (f": {snippet}" if snippet else " (empty body)")
         err_type = key = data = None
+    # The server's own secrets never ride in an exception; what the request itself masks is masked where the message
+    # is shown, after it is classified (agent_errors.describe).
+    message = redaction.redact(message, with_request=False)
     kwargs: dict[str, Any] = {
         "status": status,
         "type": err_type,

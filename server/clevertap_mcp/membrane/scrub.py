@@ -3,7 +3,8 @@
 Membrane adds a connection's `credentials` when asked with `includeSecrets=true` (the client never asks, but a
 misconfigured proxy or a future default might), and error `data` can quote request headers or connector
 parameters. Every JSON body the client receives from Membrane itself passes through `strip_credentials` before it
-is parsed; every string removed is also registered for log redaction, so it cannot come back through a log line.
+is parsed; every string removed is also masked for the rest of the request (redaction.register_for_request), so it
+cannot come back through a log line or an error text.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _register_strings(value: Any, depth: int = 0) -> None:
     if isinstance(value, str):
         # An already-masked value ("Bearer ***") is no secret; registering it would only mask ordinary text.
         if redaction.REDACTED not in value:
-            redaction.register(value)
+            redaction.register_for_request(value)
     elif isinstance(value, dict):
         for item in cast(dict[Any, Any], value).values():
             _register_strings(item, depth + 1)
