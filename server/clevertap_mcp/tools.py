@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
-from clevertap_mcp import confirm, policy, proxy_guard, redaction
+from clevertap_mcp import confirm, connections, policy, proxy_guard, redaction
 from clevertap_mcp.agent_errors import ensure_error, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
@@ -23,7 +23,6 @@ from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult
 from clevertap_mcp.state import AppState
 
 APP_NAME = "CleverTap"
-CLEVERTAP_INTEGRATION_KEY = "clevertap"
 CLEVERTAP_DOMAIN = "clevertap.com"
 # Response headers an agent may see; everything else (cookies, auth challenges, infrastructure) stays behind.
 PASSED_RESPONSE_HEADERS = frozenset(
@@ -39,19 +38,10 @@ def _state(ctx: Context[AppState, Any]) -> AppState:
 
 async def _connection_id(app: AppState, connection_id: str | None) -> str:
     if connection_id:
-        return connection_id
+        return await connections.resolve_connection(app, app.require_client(), connection_id)
     if app.last_connection_id:
         return app.last_connection_id
-    client = app.require_client()
-    try:
-        page = await client.list_connections(integration_key=CLEVERTAP_INTEGRATION_KEY)
-    except MembraneError as exc:
-        raise tool_error(exc) from None
-    for conn in page.items:
-        if conn.is_ready:
-            app.last_connection_id = conn.id
-            return conn.id
-    raise ToolError(f"There is no ready {APP_NAME} connection yet. Call ensure_connection first.")
+    return await connections.default_connection(app, app.require_client())
 
 
 async def ensure_connection(
@@ -83,6 +73,7 @@ async def ensure_connection(
     if is_clevertap:
         # Remembered only once the connection is known not to have failed: tools default to it.
         app.last_connection_id = conn.id
+        app.remember_connection(conn.id, conn.key, connection_id)
     return result
 
 

@@ -22,6 +22,7 @@ from jsonschema.exceptions import best_match  # pyright: ignore[reportUnknownVar
 
 from clevertap_mcp.sandbox.connector import ActionFailed, run_action
 from clevertap_mcp.sandbox.membrane.errors import ActionRunFailed, MembraneError
+from clevertap_mcp.sandbox.membrane.readings import input_schema_of
 from clevertap_mcp.sandbox.membrane.search import CatalogAction
 from clevertap_mcp.sandbox.membrane.state import Connection, MembraneState, require_usable
 from clevertap_mcp.sandbox.membrane.upstream import Upstream
@@ -89,7 +90,8 @@ async def execute(
 ) -> dict[str, Any]:
     """Run `action` through `conn`: `{output, actionRunId}`, or the Membrane error that stopped it."""
     credentials = require_usable(conn)
-    validated = validate_input(action.spec.input_schema, {} if raw_input is None else raw_input)
+    schema = input_schema_of(action.spec, state.settings)
+    validated = validate_input(schema, {} if raw_input is None else raw_input)
     base_url = upstream.base_url(credentials.region)
     run_id = state.next_run_id()
     logs: list[str] = []

@@ -51,6 +51,9 @@ __all__ = [
 
 DEMO_CREDENTIALS = CleverTapCredentials(DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
 CONNECT_DESCRIPTION = "Connect your CleverTap account to continue."
+CONNECT_INSTRUCTIONS = (
+    "Ask the user to connect CleverTap: request a connection link with POST /connection-requests and show it to them."
+)
 
 
 class ConnectionState(StrEnum):
@@ -172,10 +175,12 @@ class ChangeFeed:
 CONNECTION_FILTERS = ("integrationId", "integrationKey", "connectorId", "externalAppId")
 
 
-def _app_field(conn: Connection, name: str) -> str | None:
+def _app_field(conn: Connection, name: str, settings: SandboxSettings) -> str | None:
     app = conn.app
     if app is None:
         return None
+    if name in ("integrationId", "integrationKey") and not settings.ensure_sets_integration:
+        return None  # R2: a connection made by ensure need not belong to any integration
     return {
         "integrationId": app.integration_id,
         "integrationKey": app.integration_key,
@@ -238,15 +243,16 @@ class MembraneState:
         return [
             conn
             for conn in self.connections(tenant)
-            if all(value == _app_field(conn, name) for name, value in filters.items())
+            if all(value == _app_field(conn, name, self.settings) for name, value in filters.items())
             and (connected is None or conn.connected is connected)
             and needle in conn.name.lower()
         ]
 
-    def connection(self, tenant: Tenant, selector: str) -> Connection:
-        """A tenant's connection by id or key; another tenant's is as unknown as a missing one (§7)."""
+    def connection(self, tenant: Tenant, selector: str, *, by_key: bool = True) -> Connection:
+        """A tenant's connection by id, or key unless `by_key` is False; another tenant's is as unknown as a missing
+        one (§7)."""
         for conn in self.connections(tenant):
-            if selector in (conn.id, conn.key):
+            if selector == conn.id or (by_key and selector == conn.key):
                 return conn
         raise NotFound(f"Connection '{selector}' was not found")
 
@@ -259,7 +265,9 @@ class MembraneState:
         matches = [
             conn
             for conn in self.connections(tenant)
-            if conn.app is not None and selector in (conn.app.integration_key, conn.app.integration_id)
+            if conn.app is not None
+            and self.settings.ensure_sets_integration
+            and selector in (conn.app.integration_key, conn.app.integration_id)
         ]
         if len(matches) > 1:
             raise MembraneError(f"Integration '{selector}' has {len(matches)} connections: select one by id")
@@ -303,8 +311,17 @@ class MembraneState:
         else:
             self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=self.connect_action(conn))
 
+    def connect_link(self, conn: Connection) -> str:
+        return f"{self.connect_url}/{conn.id}"
+
     def connect_action(self, conn: Connection) -> ClientAction:
-        return ClientAction("connect", CONNECT_DESCRIPTION, ui_url=f"{self.connect_url}/{conn.id}")
+        """The connect clientAction as `client_action_link` has Membrane send it (R3)."""
+        shape = self.settings.client_action_link
+        if shape == "agent_instructions":
+            return ClientAction("connect", CONNECT_DESCRIPTION, agent_instructions=CONNECT_INSTRUCTIONS)
+        if shape == "bare":
+            return ClientAction("connect", CONNECT_DESCRIPTION)
+        return ClientAction("connect", CONNECT_DESCRIPTION, ui_url=self.connect_link(conn))
 
     def connect(self, conn: Connection, credentials: CleverTapCredentials) -> Connection:
         """Store verified credentials: the connection becomes READY and its waiters wake."""
@@ -369,5 +386,6 @@ class MembraneState:
 
         A connection building on the poll schedule answers at once: each poll is its unit of build time.
         """
-        if conn.state is ConnectionState.BUILDING and conn.polls_left is None:
+        held = conn.state is ConnectionState.BUILDING and conn.polls_left is None
+        if held or (self.settings.long_poll_holds_for_user and conn.state is ConnectionState.CLIENT_ACTION_REQUIRED):
             await self.changes.wait(conn.id, seconds)
