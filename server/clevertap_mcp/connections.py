@@ -3,8 +3,8 @@ connection when it named none (§11 R2).
 
 Neither may rely on what Membrane leaves unconfirmed. A connection made by `ensure` need not belong to a `clevertap`
 integration, so `GET /connections?integrationKey=clevertap` may list nothing: the lookup then reads every page and
-recognises CleverTap on the connection itself. A connection key may not be accepted in a path, so a key is turned
-into the id once and the id is used from then on.
+recognises CleverTap on the connection itself. A connection key may not be accepted in a path, so a key that got a 404
+is turned into the id once and the id is used from then on.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from clevertap_mcp.agent_errors import tool_error
 from clevertap_mcp.membrane.client import MembraneClient
-from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
+from clevertap_mcp.membrane.errors import MembraneError
 from clevertap_mcp.membrane.models import Connection
 from clevertap_mcp.state import AppState
 
@@ -22,6 +22,7 @@ __all__ = [
     "clevertap_connections",
     "default_connection",
     "is_clevertap",
+    "key_to_id",
     "resolve_connection",
 ]
 
@@ -107,24 +108,23 @@ def _none_ready(clevertap: list[Connection], truncated: bool) -> str:
     return NO_CONNECTION
 
 
-async def resolve_connection(app: AppState, client: MembraneClient, selector: str) -> str:
-    """The id of the connection an agent named by id or key; looked up once, then remembered (§11 R6)."""
-    known = app.connection_id_for(selector)
-    if known is not None:
-        return known
+def resolve_connection(app: AppState, selector: str) -> str:
+    """The id a connection id or key stands for, as far as this caller knows it; else the selector as given (it is
+    an id far more often than a key, so it is not looked up before use)."""
+    return app.connection_id_for(selector) or selector
+
+
+async def key_to_id(app: AppState, client: MembraneClient, selector: str) -> str | None:
+    """After a call by `selector` got 404: the id of the connection whose key it is, if it is one (§11 R6: a path
+    may not accept a connection key). Remembered, so the id is used from then on."""
+    if app.connection_id_for(selector) is not None:
+        return None
     try:
-        conn = await client.get_connection(selector)
-    except NotFoundError as exc:
-        # A key that paths do not accept: find it among the connections by its `key`.
-        try:
-            everything, _ = await _all_connections(client)
-        except MembraneError as listing_failed:
-            raise tool_error(listing_failed) from None
-        match = next((c for c in everything if c.key == selector), None)
-        if match is None:
-            raise tool_error(exc) from None
-        conn = match
-    except MembraneError as exc:
-        raise tool_error(exc) from None
-    app.remember_connection(conn.id, conn.key, selector)
-    return conn.id
+        everything, _ = await _all_connections(client)
+    except MembraneError:
+        return None
+    match = next((c for c in everything if c.key == selector and c.id != selector), None)
+    if match is None:
+        return None
+    app.remember_connection(match.id, match.key, selector)
+    return match.id

@@ -115,9 +115,12 @@ def proxy_is_read(method: str, path: str) -> bool:
     return method in READ_METHODS or (method == "POST" and bare_path(path) in READ_POST_PATHS)
 
 
-def _estimate_only(payload: Mapping[str, Any]) -> bool:
+def asks_estimate_only(payload: Mapping[str, Any]) -> bool:
     # Only a real JSON true: a string "true" may not be read as one by every backend, so it still asks.
     return payload.get("estimate_only") is True
+
+
+_estimate_only = asks_estimate_only
 
 
 class _DuplicateKey(ValueError):
@@ -141,16 +144,17 @@ def _raw_json_object(raw_body: str) -> dict[str, Any] | None:
     return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
 
 
-def risky_action(key: str, action_input: Mapping[str, Any]) -> Risky | None:
+def risky_action(key: str, action_input: Mapping[str, Any], *, estimate_only_honoured: bool = False) -> Risky | None:
     """A delete, stop or send; an action this server does not know (a custom one, or an id it has not seen in
-    search_actions) may be any of them, so it is asked about too."""
+    search_actions) may be any of them, so it is asked about too. A create-campaign asking for estimate_only is a
+    preview only when `estimate_only_honoured` (its input schema declares the field, §11 R1): else it creates."""
     if key in READ_ACTION_KEYS or key in KNOWN_WRITE_KEYS:
         return None
     effect = RISKY_ACTIONS.get(key)
     if effect is None:
         return Risky("unknown", dict(action_input))
     if key == "create-campaign":
-        if _estimate_only(action_input):
+        if _estimate_only(action_input) and estimate_only_honoured:
             return None
         return Risky(effect, dict(action_input), is_campaign_create=True)
     return Risky(effect, dict(action_input))

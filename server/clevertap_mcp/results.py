@@ -165,6 +165,8 @@ class ActionOut(_Result):
 class SearchActionsResult(_Result):
     actions: list[ActionOut]
     next_cursor: str | None  # null on the last page; the `cursor` argument says what to do with it
+    # Items of Membrane's page that did not match the contract and were left out (§11 R9); absent when none were.
+    skipped: int | None = None
 
 
 class RunActionResult(_Result):

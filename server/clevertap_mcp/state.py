@@ -260,6 +260,13 @@ class AppState:
         while len(caller.connection_ids) > MAX_REMEMBERED_SCHEMAS:
             del caller.connection_ids[next(iter(caller.connection_ids))]
 
+    def action_id_for_key(self, key: str) -> str | None:
+        """The id of the action the current caller's search_actions showed under this key, if one did."""
+        caller = self._caller()
+        if isinstance(caller, str):
+            return None
+        return next((action_id for action_id, k in caller.action_keys.items() if k == key and action_id != key), None)
+
     def require_client(self) -> MembraneClient:
         caller = self._caller()
         if isinstance(caller, str):

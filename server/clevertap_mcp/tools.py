@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
-from clevertap_mcp import confirm, connections, policy, proxy_guard, redaction
+from clevertap_mcp import action_runs, confirm, connections, policy, proxy_guard, redaction
 from clevertap_mcp.agent_errors import ensure_error, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
@@ -38,7 +38,7 @@ def _state(ctx: Context[AppState, Any]) -> AppState:
 
 async def _connection_id(app: AppState, connection_id: str | None) -> str:
     if connection_id:
-        return await connections.resolve_connection(app, app.require_client(), connection_id)
+        return connections.resolve_connection(app, connection_id)
     if app.last_connection_id:
         return app.last_connection_id
     return await connections.default_connection(app, app.require_client())
@@ -69,7 +69,7 @@ async def ensure_connection(
         return outcome
     conn, shown = outcome
     is_clevertap = connection_id is not None or _is_clevertap(app_url)
-    result = shape_result(conn, app=APP_NAME if is_clevertap else app_url, shown_to_user=shown)
+    result = shape_result(conn, app=APP_NAME if is_clevertap else app_url, shown_to_user=shown, link=flow.link)
     if is_clevertap:
         # Remembered only once the connection is known not to have failed: tools default to it.
         app.last_connection_id = conn.id
@@ -98,7 +98,12 @@ async def search_actions(
     client = app.require_client()
     conn_id = await _connection_id(app, connection_id)
     try:
-        page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+        try:
+            page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+        except NotFoundError:
+            if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
+                raise
+            page = await client.search_actions(connection_id=by_key, intent=intent, limit=limit, cursor=cursor)
     except MembraneError as exc:
         raise tool_error(exc) from None
     actions = [
@@ -109,7 +114,7 @@ async def search_actions(
     app.remember_input_schemas(
         {name: a.input_schema for a in page.items if a.input_schema for name in (a.id, a.key) if name}
     )
-    return SearchActionsResult(actions=actions, next_cursor=page.next_cursor)
+    return SearchActionsResult(actions=actions, next_cursor=page.next_cursor, skipped=page.skipped or None)
 
 
 async def run_action(
@@ -134,8 +139,15 @@ async def run_action(
     # A known read changes nothing, so it may be resent after a lost answer; anything else is sent at most once.
     reads = policy.action_is_read(key)
     try:
-        result = await client.run_action(action_id, input, connection_id=conn_id, resend_safe=reads)
+        result = await action_runs.run(app, client, action_id, input, connection_id=conn_id, resend_safe=reads)
     except NotFoundError as exc:
+        if connection_id and (by_key := await connections.key_to_id(app, client, conn_id)) is not None:
+            # The connection was named by a key the path does not take (§11 R6); a 404 ran nothing.
+            try:
+                result = await action_runs.run(app, client, action_id, input, connection_id=by_key, resend_safe=reads)
+            except MembraneError as again:
+                raise tool_error(again, may_have_acted=not reads) from None
+            return RunActionResult(output=result.output, action_run_id=result.action_run_id)
         if connection_id:
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
@@ -238,9 +250,29 @@ async def proxy_request(
     # Resent after a lost answer only when it cannot change anything: a GET that policy.py takes as a read.
     resend_safe = method == "GET" and policy.proxy_is_read(method, final_path)
     try:
-        response = await client.proxy(
-            conn_id, method, final_path, query=str_query, headers=safe_headers, content=content, resend_safe=resend_safe
-        )
+        try:
+            response = await client.proxy(
+                conn_id,
+                method,
+                final_path,
+                query=str_query,
+                headers=safe_headers,
+                content=content,
+                resend_safe=resend_safe,
+            )
+        except NotFoundError:
+            # Membrane's own 404 on a proxied call names the selector: a connection key the path does not take.
+            if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
+                raise
+            response = await client.proxy(
+                by_key,
+                method,
+                final_path,
+                query=str_query,
+                headers=safe_headers,
+                content=content,
+                resend_safe=resend_safe,
+            )
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not resend_safe) from None
     text = response.content.decode("utf-8", errors="replace")

@@ -1,0 +1,56 @@
+"""Running an action named by id or key, and what its input schema declares (§11 R1, R5).
+
+`POST /actions/{id}/run` is certain for ids only; whether it takes a key is unconfirmed, while `POST /act {key}` is
+documented. A key whose id a search showed runs by that id; anything else is tried as given, and a 404 (nothing ran)
+is tried once more as a key through `/act`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clevertap_mcp.membrane.client import MembraneClient
+from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
+from clevertap_mcp.membrane.models import ActionRunResult, declares_input
+from clevertap_mcp.state import AppState
+
+__all__ = ["declared_input", "run"]
+
+
+async def run(
+    app: AppState,
+    client: MembraneClient,
+    action_id: str,
+    action_input: dict[str, Any],
+    *,
+    connection_id: str,
+    resend_safe: bool = False,
+) -> ActionRunResult:
+    target = app.action_id_for_key(action_id) or action_id
+    try:
+        return await client.run_action(target, action_input, connection_id=connection_id, resend_safe=resend_safe)
+    except NotFoundError:
+        if target != action_id:
+            raise
+    # A 404 ran nothing, so asking again by key cannot run anything twice.
+    return await client.run_action_by_key(action_id, action_input, connection_id=connection_id, resend_safe=resend_safe)
+
+
+async def declared_input(
+    app: AppState, client: MembraneClient, action_id: str, field: str, *, connection_id: str
+) -> bool:
+    """Whether the action's input schema declares `field`, from its search result or `GET /actions/{id}`.
+
+    Membrane drops fields a schema does not declare (§3.4), so a flag that makes a call harmless only counts when
+    this says True; an action that cannot be read counts as not declaring it.
+    """
+    schema = app.input_schema(action_id)
+    if schema is None:
+        try:
+            action = await client.get_action(app.action_id_for_key(action_id) or action_id, connection_id=connection_id)
+        except MembraneError:
+            return False
+        schema = action.input_schema
+        if schema is not None:
+            app.remember_input_schemas({name: schema for name in (action.id, action.key, action_id) if name})
+    return declares_input(schema, field)
