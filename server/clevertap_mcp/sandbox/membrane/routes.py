@@ -237,9 +237,11 @@ class MembraneApi:
     def _query_connection(
         self, tenant: Tenant, query: Mapping[str, str], *, by_integration: bool = False
     ) -> Connection | None:
-        for name in ("connectionId", "connectionKey"):
-            if query.get(name):
-                return self.state.connection(tenant, query[name])
+        if query.get("connectionId"):
+            by_key = self.state.settings.path_selector_accepts_keys  # R6: an id parameter may take ids only
+            return self.state.connection(tenant, query["connectionId"], by_key=by_key)
+        if query.get("connectionKey"):
+            return self.state.connection(tenant, query["connectionKey"])
         if by_integration:
             for name in ("integrationId", "integrationKey"):
                 if query.get(name):

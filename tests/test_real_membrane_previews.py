@@ -1,0 +1,148 @@
+"""§11 R1 through the real server: whether or not create-campaign declares estimate_only, a confirmation never
+creates anything before the user accepts, and an accepted campaign is created exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.context import ClientRequestContext
+from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult, ErrorData
+
+from clevertap_mcp.sandbox.server import SandboxServer
+
+from helpers import call, control, demo_token, error_text, mcp_client, ok
+
+pytestmark = pytest.mark.anyio
+
+READINGS = ["declared", "undeclared"]
+CLOCK = 1767607200  # 2026-01-05 10:00 UTC
+CAMPAIGN: dict[str, Any] = {
+    "name": "Spring sale",
+    "target_mode": "push",
+    "content": {"title": "Hi", "body": "20% off today"},
+    "when": "now",
+    "where": {"event_name": "App Launched", "from": 20251201, "to": 20260105},
+}
+
+
+class User:
+    def __init__(self, accept: bool) -> None:
+        self.accept = accept
+        self.asked: list[str] = []
+
+    async def __call__(self, context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
+        assert isinstance(params, ElicitRequestFormParams)
+        self.asked.append(params.message)
+        if self.accept:
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action="decline")
+
+
+def _sandbox(sandbox_factory: Any, reading: str) -> SandboxServer:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True, clock=CLOCK, create_campaign_estimate_only=reading)
+    return sandbox
+
+
+async def creates(sandbox: SandboxServer) -> list[dict[str, Any]]:
+    """The calls that reached CleverTap's create endpoint without estimate_only: each one created a campaign."""
+    log = await control(sandbox, "GET", "/requests", None)
+    return [
+        e
+        for e in log["items"]
+        if e["side"] == "clevertap"
+        and e["path"].endswith("/1/targets/create.json")
+        and (e.get("body") or {}).get("estimate_only") is not True
+    ]
+
+
+async def estimates(sandbox: SandboxServer) -> int:
+    log = await control(sandbox, "GET", "/requests", None)
+    return sum(
+        1
+        for e in log["items"]
+        if e["side"] == "clevertap"
+        and e["path"].endswith("/1/targets/create.json")
+        and (e.get("body") or {}).get("estimate_only") is True
+    )
+
+
+async def _search_first(client: Client, searched: bool) -> None:
+    if searched:
+        ok(await call(client, "search_actions", {"intent": "create a push campaign"}))
+
+
+@pytest.mark.parametrize("reading", READINGS)
+@pytest.mark.parametrize("searched", [False, True], ids=["schema-fetched", "schema-from-search"])
+async def test_a_declined_campaign_creates_nothing_under_either_reading(
+    sandbox_factory: Any, reading: str, searched: bool
+) -> None:
+    sandbox = _sandbox(sandbox_factory, reading)
+    user = User(accept=False)
+    async with mcp_client(sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user) as client:
+        ok(await call(client, "ensure_connection"))
+        await _search_first(client, searched)
+        text = error_text(await call(client, "run_action", {"action_id": "create-campaign", "input": CAMPAIGN}))
+    assert "did not confirm" in text
+    (asked,) = user.asked
+    assert "Estimated reach:" in asked and "users" in asked and "unknown" not in asked
+    assert await creates(sandbox) == []
+    assert await estimates(sandbox) == 1
+
+
+@pytest.mark.parametrize("reading", READINGS)
+async def test_an_accepted_campaign_is_created_exactly_once_under_either_reading(
+    sandbox_factory: Any, reading: str
+) -> None:
+    sandbox = _sandbox(sandbox_factory, reading)
+    user = User(accept=True)
+    async with mcp_client(sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user) as client:
+        ok(await call(client, "ensure_connection"))
+        created = ok(await call(client, "run_action", {"action_id": "create-campaign", "input": CAMPAIGN}))
+    assert created["output"]["created"] is True
+    assert len(user.asked) == 1
+    assert len(await creates(sandbox)) == 1
+
+
+async def test_an_agents_own_preview_the_action_would_ignore_is_asked_about_and_declining_creates_nothing(
+    sandbox_factory: Any,
+) -> None:
+    sandbox = _sandbox(sandbox_factory, "undeclared")
+    user = User(accept=False)
+    preview = {"action_id": "create-campaign", "input": {**CAMPAIGN, "estimate_only": True}}
+    async with mcp_client(sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user) as client:
+        ok(await call(client, "ensure_connection"))
+        error_text(await call(client, "run_action", preview))
+    assert len(user.asked) == 1 and "Create and send" in user.asked[0]
+    assert await creates(sandbox) == []
+
+
+async def test_an_agents_own_preview_the_action_declares_runs_without_asking(sandbox_factory: Any) -> None:
+    sandbox = _sandbox(sandbox_factory, "declared")
+    user = User(accept=False)
+    preview = {"action_id": "create-campaign", "input": {**CAMPAIGN, "estimate_only": True}}
+    async with mcp_client(sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user) as client:
+        ok(await call(client, "ensure_connection"))
+        result = ok(await call(client, "run_action", preview))
+    assert result["output"]["created"] is False and user.asked == []
+    assert await creates(sandbox) == []
+
+
+async def test_when_clevertap_gives_no_estimate_the_user_is_asked_without_a_reach_and_told_why(
+    sandbox_factory: Any,
+) -> None:
+    sandbox = _sandbox(sandbox_factory, "undeclared")
+    await control(
+        sandbox,
+        "POST",
+        "/faults",
+        {"side": "clevertap", "path": "/1/targets/create.json", "kind": "status", "status": 500},
+    )
+    user = User(accept=False)
+    async with mcp_client(sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user) as client:
+        ok(await call(client, "ensure_connection"))
+        error_text(await call(client, "run_action", {"action_id": "create-campaign", "input": CAMPAIGN}))
+    (asked,) = user.asked
+    assert "Estimated reach: unknown (CleverTap gave no estimate (HTTP 500" in asked
+    assert await creates(sandbox) == []
