@@ -3,7 +3,7 @@ creates anything before the user accepts, and an accepted campaign is created ex
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mcp import Client
@@ -45,6 +45,11 @@ def _sandbox(sandbox_factory: Any, reading: str) -> SandboxServer:
     return sandbox
 
 
+def _estimate_only(entry: dict[str, Any]) -> bool:
+    body: Any = entry.get("body")
+    return isinstance(body, dict) and cast(dict[str, Any], body).get("estimate_only") is True
+
+
 async def creates(sandbox: SandboxServer) -> list[dict[str, Any]]:
     """The calls that reached CleverTap's create endpoint without estimate_only: each one created a campaign."""
     log = await control(sandbox, "GET", "/requests", None)
@@ -53,7 +58,7 @@ async def creates(sandbox: SandboxServer) -> list[dict[str, Any]]:
         for e in log["items"]
         if e["side"] == "clevertap"
         and e["path"].endswith("/1/targets/create.json")
-        and (e.get("body") or {}).get("estimate_only") is not True
+        and not _estimate_only(e)
     ]
 
 
@@ -64,7 +69,7 @@ async def estimates(sandbox: SandboxServer) -> int:
         for e in log["items"]
         if e["side"] == "clevertap"
         and e["path"].endswith("/1/targets/create.json")
-        and (e.get("body") or {}).get("estimate_only") is True
+        and _estimate_only(e)
     )
 
 

@@ -156,7 +156,9 @@ def api_check(base_url: str, result: Any) -> Check:
             False,
             label,
             f"{base_url} refused access to connections (403: {result.message})",
-            "use a token of a workspace (or tenant) that may manage connections.",
+            "use a token of a workspace (or tenant) that may manage connections. With MEMBRANE_WORKSPACE_KEY and "
+            "MEMBRANE_WORKSPACE_SECRET, set MEMBRANE_TENANT_KEY too: a token minted without it names no tenant, and "
+            "connections belong to a tenant.",
         )
     if isinstance(result, TransportError):
         return Check(

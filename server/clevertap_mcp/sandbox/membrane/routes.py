@@ -196,7 +196,7 @@ class MembraneApi:
             action_json(a, integration_id=CLEVERTAP.integration_id, connection=conn, settings=settings) for a in items
         ]
         if settings.malformed_search_item and rendered:
-            rendered.insert(0, dict(MALFORMED_SEARCH_ITEM))
+            rendered = [dict(MALFORMED_SEARCH_ITEM), *rendered[:-1]]  # one of the page's items is bad (R9)
         return JSONResponse(page_body(rendered, cursor))
 
     async def get_action(self, request: Request) -> Response:
