@@ -56,9 +56,7 @@ async def creates(sandbox: SandboxServer) -> list[dict[str, Any]]:
     return [
         e
         for e in log["items"]
-        if e["side"] == "clevertap"
-        and e["path"].endswith("/1/targets/create.json")
-        and not _estimate_only(e)
+        if e["side"] == "clevertap" and e["path"].endswith("/1/targets/create.json") and not _estimate_only(e)
     ]
 
 
@@ -67,9 +65,7 @@ async def estimates(sandbox: SandboxServer) -> int:
     return sum(
         1
         for e in log["items"]
-        if e["side"] == "clevertap"
-        and e["path"].endswith("/1/targets/create.json")
-        and _estimate_only(e)
+        if e["side"] == "clevertap" and e["path"].endswith("/1/targets/create.json") and _estimate_only(e)
     )
 
 

@@ -13,11 +13,11 @@ from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp_types import ToolAnnotations
 
 from clevertap_mcp import __version__, tools
+from clevertap_mcp.agent_errors import TENANT_HINT
 from clevertap_mcp.budget import BudgetedServer
 from clevertap_mcp.calllog import logged
 from clevertap_mcp.config import Settings, api_url_problem
 from clevertap_mcp.deferred_transport import DeferredTransport
-from clevertap_mcp.agent_errors import TENANT_HINT
 from clevertap_mcp.membrane.auth import MintedToken
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.results import compact_schema, with_compact_text
