@@ -51,11 +51,12 @@ async def test_a_fresh_server_finds_the_ready_clevertap_connection_among_many_of
     await _many_connections(sandbox, 125)
     async with mcp_client(sandbox.base_url, demo_token()) as first:
         conn_id = ok(await call(first, "ensure_connection"))["connection_id"]
-    arguments: dict[str, Any] = {
+    calls: dict[str, dict[str, Any]] = {
         "search_actions": {"intent": "count events"},
         "run_action": {"action_id": "real-time-user-count"},
         "proxy_request": {"path": "/1/now.json", "method": "POST", "body": {}},
-    }[tool]
+    }
+    arguments = calls[tool]
     async with mcp_client(sandbox.base_url, demo_token()) as fresh:  # nothing remembered
         ok(await call(fresh, tool, arguments))
     used = [e for e in await membrane_log(sandbox) if conn_id in e["path"] + e["query"]]
