@@ -14,7 +14,9 @@ from mcp import Client
 
 from clevertap_mcp.results import compact_schema
 from clevertap_mcp.sandbox.connector.catalog import ACTIONS
+from clevertap_mcp.sandbox.membrane.readings import input_schema_of
 from clevertap_mcp.sandbox.server import SandboxServer
+from clevertap_mcp.sandbox.settings import SandboxSettings
 
 from helpers import call, demo_token, error_text, mcp_client, ok, text_of
 
@@ -37,7 +39,10 @@ async def _all_actions(client: Client) -> list[dict[str, Any]]:
 async def test_search_results_carry_every_action_full_input_schema(ready_sandbox: SandboxServer) -> None:
     async with mcp_client(ready_sandbox.base_url, demo_token()) as client:
         actions = await _all_actions(client)
-    assert {a["key"]: a["input_schema"] for a in actions} == {spec.key: spec.input_schema for spec in ACTIONS}
+    settings = SandboxSettings()
+    assert {a["key"]: a["input_schema"] for a in actions} == {
+        spec.key: input_schema_of(spec, settings) for spec in ACTIONS
+    }
 
 
 async def test_an_input_built_from_a_searched_schema_runs_and_one_breaking_it_is_refused(

@@ -32,7 +32,7 @@ PAGE_SIZE = 100
 MAX_PAGES = 50
 
 NO_CONNECTION = (
-    "There is no ready CleverTap connection for these credentials yet. Call ensure_connection (it finds the "
+    "There is no ready CleverTap connection for these credentials yet. Call ensure_connection first (it finds the "
     "existing CleverTap connection, or creates one and gives the user a link), then call this tool again."
 )
 
