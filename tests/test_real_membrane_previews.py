@@ -10,9 +10,10 @@ from mcp import Client
 from mcp.client.context import ClientRequestContext
 from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult, ErrorData
 
+from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import call, control, demo_token, error_text, mcp_client, ok
+from helpers import FAKE_API_URL, FakeMembrane, call, control, demo_token, error_text, mcp_client, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -106,17 +107,46 @@ async def test_an_accepted_campaign_is_created_exactly_once_under_either_reading
     assert len(await creates(sandbox)) == 1
 
 
-async def test_an_agents_own_preview_the_action_would_ignore_is_asked_about_and_declining_creates_nothing(
-    sandbox_factory: Any,
+@pytest.mark.parametrize("confirm", ["elicit", "never"])
+async def test_an_agents_own_preview_the_action_would_ignore_is_refused_before_anything_is_sent(
+    sandbox_factory: Any, confirm: Any
 ) -> None:
     sandbox = _sandbox(sandbox_factory, "undeclared")
-    user = User(accept=False)
+    user = User(accept=True)
     preview = {"action_id": "create-campaign", "input": {**CAMPAIGN, "estimate_only": True}}
-    async with mcp_client(sandbox.base_url, demo_token(), mode="legacy", elicitation_callback=user) as client:
+    async with mcp_client(sandbox.base_url, demo_token(), elicitation_callback=user, confirm=confirm) as client:
         ok(await call(client, "ensure_connection"))
-        error_text(await call(client, "run_action", preview))
-    assert len(user.asked) == 1 and "Create and send" in user.asked[0]
-    assert await creates(sandbox) == []
+        text = error_text(await call(client, "run_action", preview))
+    assert "does not declare estimate_only" in text and "proxy_request POST /1/targets/create.json" in text
+    assert user.asked == [] and await creates(sandbox) == [] and await estimates(sandbox) == 0
+
+
+async def test_an_upload_dry_run_the_action_would_ignore_is_refused_before_anything_is_sent() -> None:
+    """The same rule for every flag that makes a call harmless: an action whose schema cannot be shown to declare
+    dryRun is never run with it."""
+    membrane = FakeMembrane()
+    event: dict[str, Any] = {"identity": "u-1", "evtName": "Searched", "evtData": {}}
+    arguments: dict[str, Any] = {"action_id": "upload-events", "input": {"events": [event], "dryRun": True}}
+    async with mcp_client(FAKE_API_URL, StaticToken("t", origin="test"), transport=membrane) as client:
+        text = error_text(await call(client, "run_action", arguments))
+    assert "does not declare dryRun" in text and "/1/upload?dryRun=1" in text
+    assert not [r for r in membrane.requests if r.url.path.endswith("/run") or r.url.path == "/act"]
+
+
+async def test_an_upload_dry_run_the_action_declares_runs_as_a_dry_run(sandbox_factory: Any) -> None:
+    sandbox = _sandbox(sandbox_factory, "undeclared")
+    event: dict[str, Any] = {"identity": "u-1", "evtName": "Searched", "evtData": {}}
+    async with mcp_client(sandbox.base_url, demo_token()) as client:
+        ok(await call(client, "ensure_connection"))
+        ran = ok(
+            await call(
+                client, "run_action", {"action_id": "upload-events", "input": {"events": [event], "dryRun": True}}
+            )
+        )
+    assert ran["output"]["status"] == "success"
+    log = await control(sandbox, "GET", "/requests", None)
+    (upload,) = [e for e in log["items"] if e["side"] == "clevertap" and e["path"].endswith("/1/upload")]
+    assert "dryRun=1" in upload["query"]
 
 
 async def test_an_agents_own_preview_the_action_declares_runs_without_asking(sandbox_factory: Any) -> None:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp.server.mcpserver.exceptions import ToolError
+
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
 from clevertap_mcp.membrane.models import ActionRunResult, declares_input
 from clevertap_mcp.state import AppState
 
-__all__ = ["declared_input", "run"]
+__all__ = ["SAFETY_FLAGS", "declared_input", "refuse_ignored_safety_flags", "run"]
+
+# Input flags that make a call harmless (a preview, a validation): each only counts when the action declares it, and
+# the raw CleverTap call that is certain to honour it.
+SAFETY_FLAGS: dict[str, str] = {
+    "estimate_only": 'proxy_request POST /1/targets/create.json with the same body and "estimate_only": true',
+    "dryRun": "proxy_request POST /1/upload?dryRun=1 with the records as CleverTap's upload body",
+}
 
 
 async def run(
@@ -54,3 +63,18 @@ async def declared_input(
         if schema is not None:
             app.remember_input_schemas({name: schema for name in (action.id, action.key, action_id) if name})
     return declares_input(schema, field)
+
+
+async def refuse_ignored_safety_flags(
+    app: AppState, client: MembraneClient, action_id: str, action_input: dict[str, Any], *, connection_id: str
+) -> None:
+    """Refuse, before anything is sent, a preview or validation flag the action does not declare: Membrane would drop
+    it and the call would act for real (§11 R1)."""
+    for flag, instead in SAFETY_FLAGS.items():
+        if action_input.get(flag) is not True:
+            continue
+        if not await declared_input(app, client, action_id, flag, connection_id=connection_id):
+            raise ToolError(
+                f"{action_id} does not declare {flag} in its input_schema, so Membrane would drop it and the call "
+                f"would run for real; nothing was sent. For that preview use {instead}."
+            )

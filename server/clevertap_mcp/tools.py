@@ -131,6 +131,7 @@ async def run_action(
         raise ToolError(policy.read_only_action_refusal(action_id, key))
     _refuse_undeclared_fields(action_id, input, app.input_schema(action_id))
     conn_id = await _connection_id(app, connection_id)
+    await action_runs.refuse_ignored_safety_flags(app, client, action_id, input, connection_id=conn_id)
     asked = await confirm.confirm_action(
         ctx, client, connection_id=conn_id, action_id=action_id, key=key, action_input=input
     )
