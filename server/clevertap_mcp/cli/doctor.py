@@ -284,4 +284,8 @@ def run(args: argparse.Namespace) -> int:
 
     sandbox = bool(args.doctor_sandbox or args.sandbox)
     utf8_output(sys.stdout)
+    if args.contract:
+        from clevertap_mcp.cli.contract import run_contract
+
+        return anyio.run(lambda: run_contract(os.environ, sys.stdout))
     return anyio.run(lambda: run_doctor(os.environ, sys.stdout, sandbox=sandbox, connect=args.connect))
