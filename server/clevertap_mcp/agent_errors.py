@@ -59,7 +59,10 @@ def _data_suffix(data: Any) -> str:
 
 
 def _run_id(exc: APIError) -> str:
-    return f" (actionRunId {exc.action_run_id})" if exc.action_run_id else ""
+    if not exc.action_run_id:
+        return ""
+    # Named here, not imported from run_logs.py: that module serves the resource and imports this one.
+    return f" (actionRunId {exc.action_run_id}; its log: clevertap://run-logs/{exc.action_run_id})"
 
 
 def _wait(exc: APIError) -> str:

@@ -172,6 +172,7 @@ class SearchActionsResult(_Result):
 class RunActionResult(_Result):
     output: Any
     action_run_id: str | None
+    run_log: str | None = None  # the MCP resource with this run's log (run_logs.py)
 
 
 class ProxyResult(_Result):

@@ -12,7 +12,7 @@ import httpx2
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp_types import ToolAnnotations
 
-from clevertap_mcp import __version__, tools
+from clevertap_mcp import __version__, run_logs, tools
 from clevertap_mcp.agent_errors import TENANT_HINT
 from clevertap_mcp.budget import BudgetedServer
 from clevertap_mcp.calllog import logged
@@ -140,6 +140,7 @@ def build_server(
         if settings.request_state_keys
         else None,
     )
+    run_logs.register(server)
     for fn in (tools.ensure_connection, tools.search_actions, tools.run_action, tools.proxy_request):
         annotations = ANNOTATIONS[fn.__name__]
         description = inspect.cleandoc(fn.__doc__ or "")

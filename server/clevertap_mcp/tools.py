@@ -19,7 +19,9 @@ from clevertap_mcp import action_runs, confirm, connections, policy, proxy_guard
 from clevertap_mcp.agent_errors import ensure_error, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
+from clevertap_mcp.membrane.models import ActionRunResult
 from clevertap_mcp.results import ActionOut, EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
+from clevertap_mcp.run_logs import run_log_uri
 from clevertap_mcp.state import AppState
 
 APP_NAME = "CleverTap"
@@ -148,7 +150,7 @@ async def run_action(
                 result = await action_runs.run(app, client, action_id, input, connection_id=by_key, resend_safe=reads)
             except MembraneError as again:
                 raise tool_error(again, may_have_acted=not reads) from None
-            return RunActionResult(output=result.output, action_run_id=result.action_run_id)
+            return _run_result(result)
         if connection_id:
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
@@ -160,7 +162,12 @@ async def run_action(
         ) from None
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not reads) from None
-    return RunActionResult(output=result.output, action_run_id=result.action_run_id)
+    return _run_result(result)
+
+
+def _run_result(result: ActionRunResult) -> RunActionResult:
+    run_id = result.action_run_id
+    return RunActionResult(output=result.output, action_run_id=run_id, run_log=run_log_uri(run_id) if run_id else None)
 
 
 def _refuse_undeclared_fields(action_id: str, action_input: dict[str, Any], schema: dict[str, Any] | None) -> None:

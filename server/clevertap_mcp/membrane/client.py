@@ -181,6 +181,16 @@ class MembraneClient:
         )
         return self._parse(ActionRunResult, data, "POST /actions/{id}/run")
 
+    async def get_run_log(self, run_id: str) -> dict[str, Any]:
+        """A run's log with its details (the requests it made), `GET /action-run-logs/{id}?details=true` (§11)."""
+        path = f"/action-run-logs/{_segment(run_id)}"
+        data = await self._json("GET", path, params={"details": True}, idempotent=True)
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError(
+                f"Membrane's answer to GET {path} is not an object", status=200, body_text=json.dumps(data)
+            )
+        return cast(dict[str, Any], strip_credentials(data))
+
     # --- proxy -------------------------------------------------------------------------------------------------
 
     async def proxy(

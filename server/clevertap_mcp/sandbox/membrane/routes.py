@@ -11,6 +11,7 @@
                                                                                  → {output, actionRunId}
     POST /act                                 ActRequest                         → {output, actionRunId}
     POST /connection-requests                 {connectionId}                     → {id, connectionId, url}
+    GET  /action-run-logs/{id}                details                            → the run's log (run_logs.py)
     *    /connections/{sel}/proxy/{path}      forwarded                          → the upstream response
 
 Every route needs a bearer token (auth.py) that names a tenant, and sees only that tenant's connections.
@@ -83,6 +84,7 @@ class MembraneApi:
             Route("/actions/{action_id}/run", self.run, methods=["POST"]),
             Route("/act", self.act, methods=["POST"]),
             Route("/connection-requests", self.connection_request, methods=["POST"]),
+            Route("/action-run-logs/{run_id}", self.run_log, methods=["GET"]),
         ]
 
     def _tenant(self, request: Request) -> Tenant:
@@ -219,6 +221,15 @@ class MembraneApi:
             raise NotFound(f"Action '{action.id}' is not available on connection '{conn.id}'")
         body = await json_object(request, allow_empty=True)
         return JSONResponse(await execute(self.state, self.upstream, action, conn, body.get("input")))
+
+    async def run_log(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        details = optional_bool(request.query_params, "details") is True
+        run_id = request.path_params["run_id"]
+        log = self.state.run_logs.get(tenant.id, run_id, details=details)
+        if log is None:
+            raise NotFound(f"Action run log '{run_id}' was not found")
+        return JSONResponse(log)
 
     async def act(self, request: Request) -> Response:
         tenant = self._tenant(request)

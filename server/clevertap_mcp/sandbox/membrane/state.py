@@ -32,6 +32,7 @@ import anyio
 from clevertap_mcp.sandbox.connector import CleverTapCredentials
 from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP, KnownApp, known_app_for, normalize_app_url
 from clevertap_mcp.sandbox.membrane.errors import ConnectionUnusable, MembraneError, NotFound
+from clevertap_mcp.sandbox.membrane.run_logs import RunLogs
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -200,6 +201,7 @@ class MembraneState:
         self._tenants: dict[str, Tenant] = {}
         self._connections: dict[str, Connection] = {}
         self._runs = 0
+        self.run_logs = RunLogs()
 
     def reset(self) -> None:
         """Back to the empty world; parked long-polls wake and find their connection gone."""
