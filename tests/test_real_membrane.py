@@ -292,3 +292,33 @@ async def test_waiting_300_seconds_for_the_user_makes_at_most_40_requests(sandbo
     polls = [e for e in await membrane_log(sandbox) if e["path"] == f"/connections/{pending.id}"]
     assert len(polls) <= 40
     assert slept[:5] == [1.0, 2.0, 4.0, 8.0, 10.0]
+
+
+# --- provide-input -------------------------------------------------------------------------------------------------
+
+
+async def test_a_connector_that_asks_for_the_region_is_answered_and_then_gives_its_connect_link(
+    sandbox_factory: Any,
+) -> None:
+    sandbox: SandboxServer = sandbox_factory(connect_asks_region=True)
+    async with mcp_client(sandbox.base_url, demo_token()) as client:
+        asked = ok(await call(client, "ensure_connection"))
+        conn_id = asked["connection_id"]
+        wrong = error_text(
+            await call(client, "ensure_connection", {"connection_id": conn_id, "provide_input": {"region": "mars"}})
+        )
+        answered = ok(
+            await call(client, "ensure_connection", {"connection_id": conn_id, "provide_input": {"region": "us1"}})
+        )
+        alone = error_text(await call(client, "ensure_connection", {"provide_input": {"region": "us1"}}))
+    assert asked["client_action"]["type"] == "provide-input" and "region" in asked["message"]
+    assert f'connection_id="{conn_id}" and provide_input=' in asked["message"]
+    assert "'region' must be one of" in wrong
+    assert answered["client_action"]["type"] == "connect"
+    assert answered["client_action"]["ui_url"] in answered["message"]
+    assert "pass its connection_id too" in alone
+    async with httpx2.AsyncClient() as http:
+        page = (await http.get(answered["client_action"]["ui_url"])).text
+    assert '<option value="us1" selected>' in page
+    patches = [e for e in await membrane_log(sandbox) if e["method"] == "PATCH"]
+    assert [e["path"] for e in patches] == [f"/connections/{conn_id}"] * 2

@@ -263,13 +263,13 @@ def _client_action_message(conn: Connection, *, app: str, shown_to_user: bool, a
             f"The {app} connection needs the user to connect it{f' ({detail})' if detail else ''}, and Membrane gave "
             f"no link: ask the user to connect {app} in Membrane's console."
         )
-    elif url:
-        parts.append(
-            f"Membrane needs more information to finish the {app} connection: {action.description} Provide it here: "
-            f"{url}"
-        )
     else:
-        parts.append(f"Membrane needs more information to finish the {app} connection: {action.description}")
+        where = f" The user can also give it here: {url}" if url else ""
+        parts.append(
+            f"Membrane needs more information to finish the {app} connection: {action.description}{where} If you "
+            f'know the values (else ask the user), call ensure_connection with connection_id="{conn.id}" and '
+            'provide_input={"name": "value"}'
+        )
     parts = [p if p.endswith(".") else p + "." for p in parts]
     if shown_to_user:
         parts.append("(The link was also shown to the user directly, but it has not been completed yet.)")

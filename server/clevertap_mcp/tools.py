@@ -54,6 +54,7 @@ async def ensure_connection(
     ] = None,
     name: Annotated[str | None, Field(description="Name for a new connection.", max_length=200)] = None,
     wait_seconds: Annotated[int, Field(ge=0, le=300)] = 20,
+    provide_input: Annotated[dict[str, str] | None, Field(description="Values a provide-input asked for.")] = None,
 ) -> EnsureConnectionResult | InputRequiredResult:
     """Call first: finds or creates the CleverTap connection, waiting until usable. If state is
     CLIENT_ACTION_REQUIRED, show the user `message` (it has the link), then call again with connection_id once they
@@ -61,8 +62,12 @@ async def ensure_connection(
     """
     app = _state(ctx)
     client = app.require_client()
+    if provide_input and not connection_id:
+        raise ToolError("provide_input answers one connection's question: pass its connection_id too.")
     flow = ConnectFlow(client, ctx, wait_seconds)
     try:
+        if provide_input and connection_id:
+            await client.provide_input(connection_id, provide_input)
         outcome = await flow.run(app_url=app_url, connection_id=connection_id, name=name)
     except MembraneError as exc:
         # Given a connection id the flow only reads; otherwise its find-or-create POST may have made one.

@@ -124,6 +124,13 @@ class MembraneClient:
         data = await self._json("GET", path, params=params, idempotent=True, read_timeout=timeout)
         return self._parse(Connection, strip_credentials(data), "GET /connections/{id}")
 
+    async def provide_input(self, connection_id: str, values: Mapping[str, str]) -> Connection:
+        """Answer a `provide-input` clientAction: `PATCH /connections/{id}` with `{input}` (§4). Writing the same
+        values twice changes nothing more, so it may be resent."""
+        path = f"/connections/{_segment(connection_id)}"
+        data = await self._json("PATCH", path, json_body={"input": dict(values)}, idempotent=True)
+        return self._parse(Connection, strip_credentials(data), "PATCH /connections/{id}")
+
     async def list_connections(
         self,
         *,

@@ -63,6 +63,9 @@ class SandboxSettings:
     # R9: optional fields come as null instead of being left out; each search page carries one malformed item.
     null_optional_fields: bool = False
     malformed_search_item: bool = False
+    # A connector variant that first asks for the account's region (a `provide-input` clientAction, answered with
+    # `PATCH /connections/{id}` {input: {region}}) before the connect link; default off.
+    connect_asks_region: bool = False
     # Seed of the deterministic CleverTap world.
     seed: int = 42
     profiles: int = 200

@@ -4,6 +4,7 @@
     GET  /connections                         limit, cursor, search, integrationId, integrationKey, connectorId,
                                               connected, isTest, includeArchived → {items, cursor?}
     GET  /connections/{id}                    wait, timeout, includeSecrets      → Connection
+    PATCH /connections/{id}                   {connectorParameters?, input?}     → Connection (provide-input)
     GET  /actions                             connectionId | connectionKey, intent, limit, cursor, search,
                                               integrationId, integrationKey, layer, includeArchived → {items, cursor?}
     GET  /actions/{id}                        connectionId?, wait, timeout       → Action
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -78,6 +80,7 @@ class MembraneApi:
             Route("/connections/ensure", self.ensure, methods=["POST"]),
             Route("/connections", self.list_connections, methods=["GET"]),
             Route("/connections/{conn_id}", self.get_connection, methods=["GET"]),
+            Route("/connections/{conn_id}", self.patch_connection, methods=["PATCH"]),
             Route("/connections/{sel}/proxy/{path:path}", self.proxy, methods=PROXY_METHODS),
             Route("/actions", self.list_actions, methods=["GET"]),
             Route("/actions/{action_id}", self.get_action, methods=["GET"]),
@@ -137,6 +140,22 @@ class MembraneApi:
             await self.state.wait_for_change(conn, timeout)
             conn = self.state.connection(tenant, conn_id, by_key=by_key)  # gone after a reset: 404
         return JSONResponse(connection_json(conn, include_secrets=include_secrets, settings=self.state.settings))
+
+    async def patch_connection(self, request: Request) -> Response:
+        """Answer a provide-input clientAction: `{connectorParameters?, input?}` (§4)."""
+        tenant = self._tenant(request)
+        conn = self.state.connection(
+            tenant, request.path_params["conn_id"], by_key=self.state.settings.path_selector_accepts_keys
+        )
+        body = await json_object(request)
+        values: dict[str, Any] = {}
+        for name in ("connectorParameters", "input"):
+            part = body.get(name)
+            if part is not None and not isinstance(part, dict):
+                raise MembraneError(f"'{name}' must be an object")
+            values.update(cast(dict[str, Any], part or {}))
+        self.state.provide_input(conn, values)
+        return JSONResponse(connection_json(conn, settings=self.state.settings))
 
     async def connection_request(self, request: Request) -> Response:
         """A link to (re)connect a connection (§11 R3): the sandbox's connect page, which also reconnects."""

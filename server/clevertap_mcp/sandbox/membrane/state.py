@@ -29,6 +29,7 @@ from typing import Any
 
 import anyio
 
+from clevertap_mcp.sandbox.clevertap.regions import REGIONS
 from clevertap_mcp.sandbox.connector import CleverTapCredentials
 from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP, KnownApp, known_app_for, normalize_app_url
 from clevertap_mcp.sandbox.membrane.errors import ConnectionUnusable, MembraneError, NotFound
@@ -74,6 +75,13 @@ class ClientAction:
     agent_instructions: str | None = None
 
 
+# The connector variant that asks for the region first (settings.connect_asks_region).
+REGION_QUESTION = ClientAction(
+    "provide-input",
+    "Which region is the CleverTap account in? Give input.region, one of " + ", ".join(REGIONS) + ".",
+)
+
+
 @dataclass
 class Tenant:
     id: str
@@ -97,6 +105,8 @@ class Connection:
     is_defunct: bool = False
     # GET polls still to answer BUILDING; None when nothing is scheduled.
     polls_left: int | None = None
+    # Values written with `PATCH /connections/{id}` (`input`), e.g. the region a provide-input asked for.
+    input: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def connected(self) -> bool:
@@ -310,8 +320,22 @@ class MembraneState:
             self._set(conn, ConnectionState.SETUP_FAILED, errors=[{"type": "configuration", "message": message}])
         elif self.settings.auto_connect:
             self.connect(conn, DEMO_CREDENTIALS)
+        elif self.settings.connect_asks_region:
+            self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=REGION_QUESTION)
         else:
             self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=self.connect_action(conn))
+
+    def provide_input(self, conn: Connection, values: Mapping[str, Any]) -> Connection:
+        """`PATCH /connections/{id}`: the values a `provide-input` clientAction asked for. A region moves a
+        connection that asked for it on to its connect link."""
+        region = values.get("region")
+        if region is not None and region not in REGIONS:
+            raise MembraneError(f"'region' must be one of {', '.join(REGIONS)}", data={"field": "region"})
+        conn.input.update(values)
+        asked = conn.client_action
+        if asked is not None and asked.type == "provide-input" and region is not None:
+            self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=self.connect_action(conn))
+        return conn
 
     def connect_link(self, conn: Connection) -> str:
         return f"{self.connect_url}/{conn.id}"
