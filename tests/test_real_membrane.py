@@ -3,6 +3,7 @@ under every value (docs/real-membrane.md)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any, cast
 
 import anyio
@@ -10,6 +11,7 @@ import httpx2
 import pytest
 from mcp.server.mcpserver import Context
 
+from clevertap_mcp.cli.doctor import run_doctor
 from clevertap_mcp.connect_flow import ConnectFlow
 from clevertap_mcp.membrane.auth import MintedToken, StaticToken
 from clevertap_mcp.membrane.client import MembraneClient
@@ -17,6 +19,7 @@ from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
 from helpers import FAKE_API_URL, FakeMembrane, call, control, demo_token, error_text, mcp_client, ok
+from leakcheck import WRITTEN
 
 pytestmark = pytest.mark.anyio
 
@@ -322,3 +325,41 @@ async def test_a_connector_that_asks_for_the_region_is_answered_and_then_gives_i
     assert '<option value="us1" selected>' in page
     patches = [e for e in await membrane_log(sandbox) if e["method"] == "PATCH"]
     assert [e["path"] for e in patches] == [f"/connections/{conn_id}"] * 2
+
+
+# --- doctor -----------------------------------------------------------------------------------------------------------
+
+
+async def _doctor(sandbox: SandboxServer, *, tenant: bool = True) -> tuple[int, str]:
+    s = SandboxSettings()
+    env = {
+        "MEMBRANE_API_URL": sandbox.base_url,
+        "MEMBRANE_WORKSPACE_KEY": s.workspace_key,
+        "MEMBRANE_WORKSPACE_SECRET": s.workspace_secret,
+    }
+    if tenant:
+        env["MEMBRANE_TENANT_KEY"] = s.tenant_key
+    out = io.StringIO()
+    code = await run_doctor(env, out)
+    WRITTEN.append(out.getvalue())
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("integration", [False, True])
+async def test_doctor_finds_the_clevertap_connection_among_many_and_creates_nothing(
+    sandbox_factory: Any, integration: bool
+) -> None:
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True, ensure_sets_integration=integration)
+    await _many_connections(sandbox, 120)
+    await control(sandbox, "POST", "/connections", {})
+    made = len(await membrane_log(sandbox))
+    code, text = await _doctor(sandbox)
+    assert code == 0, text
+    assert "✓ CleverTap connection" in text
+    assert all(e["method"] == "GET" for e in (await membrane_log(sandbox))[made:])
+
+
+async def test_doctor_without_a_tenant_key_says_to_set_it(sandbox_factory: Any) -> None:
+    sandbox: SandboxServer = sandbox_factory()
+    code, text = await _doctor(sandbox, tenant=False)
+    assert code == 1 and "workspace-level, no tenant key" in text and "set MEMBRANE_TENANT_KEY too" in text
