@@ -10,9 +10,9 @@ Classified before anything is sent, from what the call itself says, never by ask
   else, other methods included, is a write.
 
 Deletes, stops and sends are named here too: `delete-user-profile`, `stop-campaign` and `create-campaign` that is
-not `estimate_only`, and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`,
-`/1/targets/stop.json`, `/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is
-unknown, or a proxied write to a path this server does not know, may be any of these, so it is confirmed too;
+not `estimate_only` (the action's flag counts only where its input schema declares it, membrane-api.md §11 R1),
+and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`, `/1/targets/stop.json`,
+`/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is unknown, or a proxied write to a path this server does not know, may be any of these, so it is confirmed too;
 known uploads are not.
 
 Proxy paths are compared case-insensitively where that makes a call count as a write or as risky (a server that
@@ -120,9 +120,6 @@ def asks_estimate_only(payload: Mapping[str, Any]) -> bool:
     return payload.get("estimate_only") is True
 
 
-_estimate_only = asks_estimate_only
-
-
 class _DuplicateKey(ValueError):
     pass
 
@@ -154,7 +151,7 @@ def risky_action(key: str, action_input: Mapping[str, Any], *, estimate_only_hon
     if effect is None:
         return Risky("unknown", dict(action_input))
     if key == "create-campaign":
-        if _estimate_only(action_input) and estimate_only_honoured:
+        if asks_estimate_only(action_input) and estimate_only_honoured:
             return None
         return Risky(effect, dict(action_input), is_campaign_create=True)
     return Risky(effect, dict(action_input))
@@ -178,7 +175,7 @@ def risky_proxy(method: str, path: str, body: Any, raw_body: str) -> Risky | Non
     if unreadable is not None:
         return Risky(effect, fields, unreadable_body=unreadable)
     if folded == CREATE_CAMPAIGN_PATH:
-        if _estimate_only(fields):
+        if asks_estimate_only(fields):
             return None
         return Risky(effect, fields, is_campaign_create=True)
     return Risky(effect, fields)
