@@ -12,8 +12,8 @@ Classified before anything is sent, from what the call itself says, never by ask
 Deletes, stops and sends are named here too: `delete-user-profile`, `stop-campaign` and `create-campaign` that is
 not `estimate_only` (the action's flag counts only where its input schema declares it, membrane-api.md §11 R1),
 and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`, `/1/targets/stop.json`,
-`/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is unknown, or a proxied write to a path this server does not know, may be any of these, so it is confirmed too;
-known uploads are not.
+`/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is unknown, or a proxied
+write to a path this server does not know, may be any of these, so it is confirmed too; known uploads are not.
 
 Proxy paths are compared case-insensitively where that makes a call count as a write or as risky (a server that
 ignores case would delete on `/1/Delete/profiles.json`), and exactly where it would make one count as a read. A
