@@ -276,9 +276,22 @@ async def test_upload_device_tokens_adds_the_token_to_an_android_profile(
     assert "fcm-token-for-test" in [t.id for t in profile.tokens]
 
 
+@pytest.fixture
+def declaring_sandbox(world_sandbox: Callable[..., SandboxServer]) -> SandboxServer:
+    """create-campaign declares estimate_only (§11 R1's other reading; test_real_membrane.py covers both)."""
+    return world_sandbox(create_campaign_estimate_only="declared")
+
+
 async def test_create_campaign_previews_the_reach_then_creates_a_listed_campaign(
-    sandbox: SandboxServer, client: Client
+    declaring_sandbox: SandboxServer,
 ) -> None:
+    sandbox = declaring_sandbox
+    await control(sandbox, "POST", "/connections", {})
+    async with mcp_client(sandbox.base_url, demo_token()) as client:
+        await _preview_then_create(sandbox, client)
+
+
+async def _preview_then_create(sandbox: SandboxServer, client: Client) -> None:
     account = account_of(sandbox)
     android = sum(1 for p in account.profiles.values() if any(t.type in ("fcm", "gcm") for t in p.tokens))
     ios = sum(1 for p in account.profiles.values() if any(t.type == "apns" for t in p.tokens))

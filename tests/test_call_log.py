@@ -80,7 +80,11 @@ async def test_a_successful_call_logs_the_request_id_of_membranes_last_answer(
             # No connection id: the tool lists connections first, then searches: two answers, the last one logged.
             ok(await call(client, "search_actions", {"intent": "count events"}))
             ok(await call(client, "run_action", {"action_id": "get-event-count", "input": {}}))
-    assert [r.url.path for r in wire.requests] == ["/connections", "/actions", "/actions/get-event-count/run"]
+    assert [r.url.path for r in wire.requests] == [
+        "/connections",
+        "/actions",
+        "/actions/act_1/run",
+    ]  # the id its search showed
     lines = call_lines(caplog)
     assert all(LINE.match(line) for line in lines), lines
     assert [line.split(" ", 1)[0] + " " + line.rsplit(" ", 1)[1] for line in lines] == [

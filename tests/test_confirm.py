@@ -57,7 +57,8 @@ class User:
 
 @pytest.fixture
 def ready_sandbox(sandbox_factory: Any) -> SandboxServer:
-    sandbox: SandboxServer = sandbox_factory(auto_connect=True, clock=CLOCK)
+    # create-campaign declares estimate_only here; test_real_membrane.py runs the confirmations under both readings.
+    sandbox: SandboxServer = sandbox_factory(auto_connect=True, clock=CLOCK, create_campaign_estimate_only="declared")
     return sandbox
 
 
@@ -227,6 +228,8 @@ def test_proxied_deletes_stops_sends_and_unknown_writes_are_asked_about_in_any_f
         ("create-campaign", CAMPAIGN, "send"),
         ("create-campaign", {**CAMPAIGN, "estimate_only": True}, None),
         ("create-campaign", {**CAMPAIGN, "estimate_only": "true"}, "send"),
+        # An estimate_only the action's schema does not declare is dropped by Membrane: a real create (§11 R1).
+        ("create-campaign#undeclared", {**CAMPAIGN, "estimate_only": True}, "send"),
         ("Delete-User-Profile", {"identity": "u-1"}, "unknown"),
         ("act_09", {}, "unknown"),
         ("upload-events", {}, None),
@@ -236,7 +239,8 @@ def test_proxied_deletes_stops_sends_and_unknown_writes_are_asked_about_in_any_f
 def test_actions_that_delete_stop_send_or_are_unknown_are_asked_about(
     key: str, action_input: dict[str, Any], effect: str | None
 ) -> None:
-    risky = policy.risky_action(key, action_input)
+    key, _, reading = key.partition("#")
+    risky = policy.risky_action(key, action_input, estimate_only_honoured=reading != "undeclared")
     assert (risky.effect if risky else None) == effect
 
 

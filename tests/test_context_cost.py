@@ -16,7 +16,9 @@ from mcp import Client
 from clevertap_mcp import search_shape
 from clevertap_mcp.results import compact_schema
 from clevertap_mcp.sandbox.connector.catalog import ACTIONS, ActionSpec
+from clevertap_mcp.sandbox.membrane.readings import input_schema_of
 from clevertap_mcp.sandbox.server import SandboxServer
+from clevertap_mcp.sandbox.settings import SandboxSettings
 
 from helpers import call, demo_token, error_text, mcp_client, ok, text_of
 
@@ -45,7 +47,7 @@ async def test_only_the_best_match_carries_its_whole_input_schema_and_the_rest_a
         "id": found[0]["id"],
         "key": "real-time-user-count",
         "description": specs["real-time-user-count"].description,
-        "input_schema": specs["real-time-user-count"].input_schema,
+        "input_schema": input_schema_of(specs["real-time-user-count"], SandboxSettings()),
     }
     rest = {action["key"]: action for action in found[1:]}
     assert len(rest) == 9 and not any("input_schema" in action for action in rest.values())
@@ -66,7 +68,10 @@ async def test_searching_an_actions_key_answers_its_whole_input_schema_first(
         ok(await call(client, "ensure_connection"))
         found = await _search(client, spec.key)
     assert found[0]["key"] == spec.key
-    assert found[0]["input_schema"] == spec.input_schema and found[0]["description"] == spec.description
+    assert (
+        found[0]["input_schema"] == input_schema_of(spec, SandboxSettings())
+        and found[0]["description"] == spec.description
+    )
 
 
 async def test_searching_the_id_of_an_action_a_search_showed_answers_that_action_alone_and_whole(
@@ -79,7 +84,12 @@ async def test_searching_the_id_of_an_action_a_search_showed_answers_that_action
     spec = next(spec for spec in ACTIONS if spec.key == shown["key"])
     assert "inputs" in shown
     assert again == [
-        {"id": shown["id"], "key": spec.key, "description": spec.description, "input_schema": spec.input_schema}
+        {
+            "id": shown["id"],
+            "key": spec.key,
+            "description": spec.description,
+            "input_schema": input_schema_of(spec, SandboxSettings()),
+        }
     ]
 
 

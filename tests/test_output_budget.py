@@ -174,7 +174,7 @@ async def test_a_result_within_the_budget_is_passed_untouched(big_sandbox: Sandb
     async with mcp_client(big_sandbox.base_url, demo_token()) as client:
         ok(await call(client, "ensure_connection"))
         result = ok(await call(client, "run_action", {"action_id": "real-time-user-count"}))
-    assert set(result) == {"output", "action_run_id"}
+    assert set(result) == {"output", "action_run_id", "run_log"}
 
 
 def _huge_export_membrane(body: bytes, content_type: str) -> httpx2.MockTransport:

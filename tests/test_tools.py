@@ -55,7 +55,7 @@ async def test_wrong_credentials_are_reported_as_a_401_with_what_to_check(ready_
 async def test_tools_need_a_ready_connection_first(sandbox: SandboxServer) -> None:
     async with mcp_client(sandbox.base_url, demo_token()) as client:
         text = error_text(await call(client, "search_actions", {"intent": "count events"}))
-    assert "Call ensure_connection first" in text
+    assert "Call ensure_connection" in text and "then call this tool again" in text
 
 
 async def test_a_fresh_server_finds_the_workspaces_ready_connection(ready_sandbox: SandboxServer) -> None:

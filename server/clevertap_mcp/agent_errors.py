@@ -44,6 +44,12 @@ MAX_QUOTED_CHARS = 500
 REJECTED_INPUT = "CleverTap rejected the input"
 
 MAY_HAVE_RUN = "It may or may not have run; check before retrying (for example by reading the data back)."
+# §11 R4: connections belong to a tenant, and a token minted without a tenant key names none.
+TENANT_HINT = (
+    "If the server mints its token from MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET, also set "
+    "MEMBRANE_TENANT_KEY (the key of the tenant, i.e. the customer, whose CleverTap connection to use) in its "
+    "environment and restart it: without it the token names no tenant, and connections belong to a tenant."
+)
 
 
 def _data_suffix(data: Any) -> str:
@@ -56,7 +62,10 @@ def _data_suffix(data: Any) -> str:
 
 
 def _run_id(exc: APIError) -> str:
-    return f" (actionRunId {exc.action_run_id})" if exc.action_run_id else ""
+    if not exc.action_run_id:
+        return ""
+    # Named here, not imported from run_logs.py: that module serves the resource and imports this one.
+    return f" (actionRunId {exc.action_run_id}; its log: clevertap://run-logs/{exc.action_run_id})"
 
 
 def _wait(exc: APIError) -> str:
@@ -189,7 +198,8 @@ def _describe(exc: MembraneError, *, may_have_acted: bool, rejected_input: bool)
         )
     if isinstance(exc, PermissionDeniedError):
         return (
-            f"Membrane refused access (403: {exc.message}). The token lacks permission for this. Nothing was changed."
+            f"Membrane refused access (403: {exc.message}). The token lacks permission for this. Nothing was changed. "
+            f"{TENANT_HINT}"
         )
     if isinstance(exc, NotFoundError):
         return f"Not found (404: {exc.message}). Check the id; search_actions lists action ids, ensure_connection gives the connection id."

@@ -26,7 +26,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
 
-from clevertap_mcp import policy
+from clevertap_mcp import action_runs, policy
 from clevertap_mcp.agent_errors import describe as describe_error
 from clevertap_mcp.config import ConfirmMode
 from clevertap_mcp.connect_flow import speaks_modern_protocol
@@ -50,6 +50,7 @@ MAX_LISTED = 10
 MAX_SHOWN_INPUT = 500
 MAX_SHOWN_ITEM = 120
 
+ESTIMATE_ONLY = "estimate_only"
 DECLINED = (
     "The user did not confirm, so nothing was sent to CleverTap. Do not retry on your own: ask the user what they "
     "want instead."
@@ -235,6 +236,55 @@ def _estimates_of(output: Any) -> Any:
     return cast(dict[str, Any], output).get("estimates") if isinstance(output, dict) else None
 
 
+async def _campaign_preview(
+    app: AppState, client: MembraneClient, connection_id: str, action_id: str, action_input: dict[str, Any]
+) -> tuple[Any, str]:
+    """A campaign's estimated reach without creating anything (§11 R1), and what went wrong if there is none.
+
+    Through the action only when its input schema declares estimate_only (else Membrane drops the flag and the
+    "preview" creates and sends); otherwise CleverTap's own estimate_only through the proxy, which is certain.
+    """
+    preview_input = {**action_input, ESTIMATE_ONLY: True}
+    if await action_runs.declared_input(app, client, action_id, ESTIMATE_ONLY, connection_id=connection_id):
+        try:
+            preview = await action_runs.run(app, client, action_id, preview_input, connection_id=connection_id)
+        except MembraneError as exc:
+            return None, f"the estimate-only preview failed: {describe_error(exc)}"
+        return _estimates_of(preview.output), ""
+    return await _proxy_estimate(client, connection_id, policy.CREATE_CAMPAIGN_PATH, {}, {}, preview_input)
+
+
+async def _proxy_estimate(
+    client: MembraneClient,
+    connection_id: str,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    payload: dict[str, Any],
+) -> tuple[Any, str]:
+    """CleverTap's own estimate: POST /1/targets/create.json with estimate_only, which stores nothing."""
+    preview_body = json.dumps({**payload, ESTIMATE_ONLY: True}).encode()
+    json_headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    json_headers["Content-Type"] = "application/json"
+    try:
+        response = await client.proxy(
+            connection_id, "POST", path, query=query, headers=json_headers, content=preview_body
+        )
+        answer: Any = json.loads(response.content or b"null")
+    except MembraneError as exc:
+        return None, f"CleverTap's estimate could not be read: {describe_error(exc)}"
+    except ValueError:
+        return None, "CleverTap's estimate did not answer JSON"
+    estimates = _estimates_of(answer)
+    if response.status >= 300 or estimates is None:
+        status = cast(dict[str, Any], answer).get("error") if isinstance(answer, dict) else None
+        return (
+            None,
+            f"CleverTap gave no estimate (HTTP {response.status}{f': {_short(status, 200)}' if status else ''})",
+        )
+    return estimates, ""
+
+
 async def confirm_action(
     ctx: Context[AppState, Any],
     client: MembraneClient,
@@ -244,21 +294,19 @@ async def confirm_action(
     key: str,
     action_input: dict[str, Any],
 ) -> InputRequiredResult | None:
-    risky = policy.risky_action(key, action_input)
+    app = ctx.request_context.lifespan_context
+    honoured = False
+    if key == "create-campaign" and policy.asks_estimate_only(action_input):
+        # An estimate_only the action does not declare is dropped by Membrane (§11 R1): the run would create.
+        honoured = await action_runs.declared_input(app, client, action_id, ESTIMATE_ONLY, connection_id=connection_id)
+    risky = policy.risky_action(key, action_input, estimate_only_honoured=honoured)
     if risky is None:
         return None
 
     async def describe() -> str:
         estimates, problem = None, ""
         if risky.is_campaign_create:
-            # The same action as a preview: CleverTap answers with the reach and creates nothing.
-            try:
-                preview = await client.run_action(
-                    action_id, {**action_input, "estimate_only": True}, connection_id=connection_id
-                )
-                estimates = _estimates_of(preview.output)
-            except MembraneError as exc:
-                problem = f"the estimate-only preview failed: {describe_error(exc)}"
+            estimates, problem = await _campaign_preview(app, client, connection_id, action_id, action_input)
         label = await _connection_label(client, connection_id)
         return question(risky, call=f"run_action {key}", connection=label, estimates=estimates, preview_problem=problem)
 
@@ -285,18 +333,7 @@ async def confirm_proxy(
     async def describe() -> str:
         estimates, problem = None, ""
         if risky.is_campaign_create:
-            preview_body = json.dumps({**risky.payload, "estimate_only": True}).encode()
-            try:
-                json_headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-                json_headers["Content-Type"] = "application/json"
-                response = await client.proxy(
-                    connection_id, "POST", path, query=query, headers=json_headers, content=preview_body
-                )
-                estimates = _estimates_of(json.loads(response.content or b"null"))
-            except MembraneError as exc:
-                problem = f"the estimate-only preview failed: {describe_error(exc)}"
-            except ValueError:
-                problem = "the estimate-only preview did not answer JSON"
+            estimates, problem = await _proxy_estimate(client, connection_id, path, query, headers, risky.payload)
         label = await _connection_label(client, connection_id)
         call = f"proxy_request {method.upper()} {policy.bare_path(path)}"
         return question(risky, call=call, connection=label, estimates=estimates, preview_problem=problem)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -33,7 +34,7 @@ from mcp_types.version import is_version_at_least
 
 from clevertap_mcp import redaction
 from clevertap_mcp.membrane.client import MembraneClient
-from clevertap_mcp.membrane.errors import ResponseLostError
+from clevertap_mcp.membrane.errors import MembraneError, ResponseLostError
 from clevertap_mcp.membrane.models import (
     BUILDING,
     CLIENT_ACTION_REQUIRED,
@@ -45,8 +46,10 @@ from clevertap_mcp.results import ClientActionOut, EnsureConnectionResult
 logger = logging.getLogger(__name__)
 
 MODERN_PROTOCOL = "2026-07-28"
-# Membrane holds a long-poll only while BUILDING; waiting for a human to finish the link is plain polling.
-USER_POLL_INTERVAL_SECONDS = 1.0
+# Membrane holds a long-poll only while BUILDING (§11 R8); waiting for a human to finish the link is plain polling,
+# backing off from the first to the last interval: about 33 requests over a 300 s wait.
+USER_POLL_FIRST_SECONDS = 1.0
+USER_POLL_MAX_SECONDS = 10.0
 # How far past `wait_seconds` a single Membrane call may run before the wait gives up on it.
 DEADLINE_GRACE_SECONDS = 2.0
 # Membrane's long-poll takes whole seconds (1..60); a shorter remainder is not worth a poll.
@@ -69,15 +72,32 @@ def _url_elicitation_supported(ctx: Context[Any, Any]) -> bool:
     return ctx.session.check_client_capability(wanted)
 
 
+def user_poll_delay(polls_done: int) -> float:
+    """Seconds before the next look at a connection waiting for its user: 1, 2, 4, 8, then 10 each time."""
+    return min(USER_POLL_MAX_SECONDS, USER_POLL_FIRST_SECONDS * 2 ** min(polls_done, 8))
+
+
 class ConnectFlow:
-    def __init__(self, client: MembraneClient, ctx: Context[Any, Any], wait_seconds: int) -> None:
+    def __init__(
+        self,
+        client: MembraneClient,
+        ctx: Context[Any, Any],
+        wait_seconds: int,
+        *,
+        clock: Callable[[], float] = anyio.current_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
         self._client = client
         self._ctx = ctx
         self._wait_seconds = wait_seconds
-        self._deadline = anyio.current_time() + wait_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._deadline = clock() + wait_seconds
+        # A (re)connect link asked of Membrane when the clientAction carries none (§11 R3).
+        self.link: str | None = None
 
     def _remaining(self) -> float:
-        return self._deadline - anyio.current_time()
+        return self._deadline - self._clock()
 
     async def _progress(self, message: str) -> None:
         elapsed = self._wait_seconds - max(0.0, self._remaining())
@@ -105,9 +125,11 @@ class ConnectFlow:
 
     async def wait_for_user(self, conn: Connection) -> Connection:
         """Poll while the user completes the link in their browser; `conn` must be fresh."""
+        polls = 0
         while conn.effective_state == CLIENT_ACTION_REQUIRED and (remaining := self._remaining()) > 0:
             await self._progress("Waiting for you to finish connecting CleverTap in the browser…")
-            await anyio.sleep(min(USER_POLL_INTERVAL_SECONDS, remaining))
+            await self._sleep(min(user_poll_delay(polls), remaining))
+            polls += 1
             fresh = await self._get_within_deadline(conn, long_poll=False)
             if fresh is None:
                 break
@@ -127,7 +149,11 @@ class ConnectFlow:
             conn = await self._client.ensure_connection(app_url, name=name)
         conn = await self.wait_while_building(conn)
         action = conn.client_action
-        if conn.effective_state != CLIENT_ACTION_REQUIRED or action is None or not action.ui_url:
+        needs_link = (conn.effective_state == CLIENT_ACTION_REQUIRED and action is not None) or conn.is_defunct
+        if needs_link and (action is None or not action.ui_url) and (action is None or action.type == "connect"):
+            self.link = await self._connection_request(conn)
+        url = action.ui_url if action is not None and action.ui_url else self.link
+        if conn.effective_state != CLIENT_ACTION_REQUIRED or action is None or not url:
             return conn, False
         if self._remaining() <= 0 or not _url_elicitation_supported(ctx):
             return conn, False
@@ -135,13 +161,13 @@ class ConnectFlow:
         message = f"Connect CleverTap: {action.description or 'sign in to your CleverTap account.'}"
         logger.debug("Showing connect link by URL elicitation (protocol %s)", ctx.protocol_version)
         if speaks_modern_protocol(ctx):
-            request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=action.ui_url))
+            request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=url))
             state = json.dumps({"connection_id": conn.id})
             return InputRequiredResult(input_requests={ELICIT_KEY: request}, request_state=state)
         answer = None
         with anyio.move_on_after(self._remaining()):
             try:
-                answer = await ctx.elicit_url(message, action.ui_url, elicitation_id)
+                answer = await ctx.elicit_url(message, url, elicitation_id)
             except MCPError:
                 return conn, False  # the client could not show it; the message carries the link instead
         if answer is None:
@@ -153,6 +179,14 @@ class ConnectFlow:
         if conn.effective_state != CLIENT_ACTION_REQUIRED:
             await ctx.session.send_elicit_complete(elicitation_id)
         return conn, True
+
+    async def _connection_request(self, conn: Connection) -> str | None:
+        """A link from `POST /connection-requests` (§11 R3); None when Membrane gives none, so none is shown."""
+        try:
+            return await self._client.create_connection_request(conn.id)
+        except MembraneError as exc:
+            logger.info("Membrane gave no connection link for %s: %s", conn.id, type(exc).__name__)
+            return None
 
     async def _resume(self, request_state: str) -> tuple[Connection, bool]:
         try:
@@ -166,7 +200,8 @@ class ConnectFlow:
         return conn, False
 
 
-def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureConnectionResult:
+def shape_result(conn: Connection, *, app: str, shown_to_user: bool, link: str | None = None) -> EnsureConnectionResult:
+    """The tool's answer; `link` is a (re)connect link asked of Membrane when the clientAction carried none."""
     state = conn.effective_state
     action = conn.client_action
     # Membrane's error texts may quote a credential it was given (a rejected passcode, say): masked if known.
@@ -183,7 +218,13 @@ def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureCo
     if conn.is_ready:
         message = f"The {app} connection {conn.id} is ready. Next: search_actions for what you want to do."
     elif state == CLIENT_ACTION_REQUIRED and action is not None:
-        message = _client_action_message(conn, app=app, shown_to_user=shown_to_user, again=again)
+        message = _client_action_message(conn, app=app, shown_to_user=shown_to_user, again=again, link=link)
+    elif conn.is_defunct:
+        where = f"open this link and sign in to {app} again: {link}" if link else f"reconnect {app} in Membrane"
+        message = (
+            f"The {app} connection {conn.id} no longer works (its credentials were rejected). To fix it, {where}. "
+            f"When that is done, {again}."
+        )
     elif state == BUILDING:
         message = f"Membrane is still setting up the {app} connection {conn.id} (BUILDING). To keep waiting, {again}."
     else:
@@ -197,7 +238,7 @@ def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureCo
         else ClientActionOut(
             type=action.type,
             description=action.description,
-            ui_url=action.ui_url,
+            ui_url=action.ui_url or link,
             agent_instructions=action.agent_instructions,
         ),
         errors=errors,
@@ -205,19 +246,32 @@ def shape_result(conn: Connection, *, app: str, shown_to_user: bool) -> EnsureCo
     )
 
 
-def _client_action_message(conn: Connection, *, app: str, shown_to_user: bool, again: str) -> str:
+def _client_action_message(conn: Connection, *, app: str, shown_to_user: bool, again: str, link: str | None) -> str:
+    """Membrane's own instructions first when it gave any (agents follow them verbatim, §11 R3); a link only when
+    there is one, never a missing one."""
     action = conn.client_action
     assert action is not None
-    if action.type == "connect":
-        ask = f"To connect {app}, open this link and sign in to your {app} account: {action.ui_url}"
-    elif action.ui_url:
-        ask = f"Membrane needs more information to finish the {app} connection: {action.description} Provide it here: {action.ui_url}"
+    url = action.ui_url or link
+    parts: list[str] = []
+    if action.agent_instructions:
+        parts.append(f"Membrane's instructions (follow them): {action.agent_instructions.rstrip('.')}.")
+    if action.type == "connect" and url:
+        parts.append(f"To connect {app}, open this link and sign in to your {app} account: {url}")
+    elif action.type == "connect":
+        detail = (action.description or "").rstrip(".")
+        parts.append(
+            f"The {app} connection needs the user to connect it{f' ({detail})' if detail else ''}, and Membrane gave "
+            f"no link: ask the user to connect {app} in Membrane's console."
+        )
     else:
-        ask = f"Membrane needs more information to finish the {app} connection: {action.description}"
-    parts = [ask.rstrip(".") + "."]
+        where = f" The user can also give it here: {url}" if url else ""
+        parts.append(
+            f"Membrane needs more information to finish the {app} connection: {action.description}{where} If you "
+            f'know the values (else ask the user), call ensure_connection with connection_id="{conn.id}" and '
+            'provide_input={"name": "value"}'
+        )
+    parts = [p if p.endswith(".") else p + "." for p in parts]
     if shown_to_user:
         parts.append("(The link was also shown to the user directly, but it has not been completed yet.)")
-    if action.agent_instructions:
-        parts.append(f"Membrane's instructions: {action.agent_instructions}")
     parts.append(f"When that is done, {again} to confirm it is ready.")
     return " ".join(parts)

@@ -10,10 +10,10 @@ Classified before anything is sent, from what the call itself says, never by ask
   else, other methods included, is a write.
 
 Deletes, stops and sends are named here too: `delete-user-profile`, `stop-campaign` and `create-campaign` that is
-not `estimate_only`, and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`,
-`/1/targets/stop.json`, `/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is
-unknown, or a proxied write to a path this server does not know, may be any of these, so it is confirmed too;
-known uploads are not.
+not `estimate_only` (the action's flag counts only where its input schema declares it, membrane-api.md §11 R1),
+and their proxy equivalents (`/1/delete/profiles.json`, `/1/demerge/profiles.json`, `/1/targets/stop.json`,
+`/1/targets/create.json` without `estimate_only`, `/1/send/*.json`). An action whose key is unknown, or a proxied
+write to a path this server does not know, may be any of these, so it is confirmed too; known uploads are not.
 
 Proxy paths are compared case-insensitively where that makes a call count as a write or as risky (a server that
 ignores case would delete on `/1/Delete/profiles.json`), and exactly where it would make one count as a read. A
@@ -115,7 +115,7 @@ def proxy_is_read(method: str, path: str) -> bool:
     return method in READ_METHODS or (method == "POST" and bare_path(path) in READ_POST_PATHS)
 
 
-def _estimate_only(payload: Mapping[str, Any]) -> bool:
+def asks_estimate_only(payload: Mapping[str, Any]) -> bool:
     # Only a real JSON true: a string "true" may not be read as one by every backend, so it still asks.
     return payload.get("estimate_only") is True
 
@@ -141,16 +141,17 @@ def _raw_json_object(raw_body: str) -> dict[str, Any] | None:
     return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
 
 
-def risky_action(key: str, action_input: Mapping[str, Any]) -> Risky | None:
+def risky_action(key: str, action_input: Mapping[str, Any], *, estimate_only_honoured: bool = False) -> Risky | None:
     """A delete, stop or send; an action this server does not know (a custom one, or an id it has not seen in
-    search_actions) may be any of them, so it is asked about too."""
+    search_actions) may be any of them, so it is asked about too. A create-campaign asking for estimate_only is a
+    preview only when `estimate_only_honoured` (its input schema declares the field, §11 R1): else it creates."""
     if key in READ_ACTION_KEYS or key in KNOWN_WRITE_KEYS:
         return None
     effect = RISKY_ACTIONS.get(key)
     if effect is None:
         return Risky("unknown", dict(action_input))
     if key == "create-campaign":
-        if _estimate_only(action_input):
+        if asks_estimate_only(action_input) and estimate_only_honoured:
             return None
         return Risky(effect, dict(action_input), is_campaign_create=True)
     return Risky(effect, dict(action_input))
@@ -174,7 +175,7 @@ def risky_proxy(method: str, path: str, body: Any, raw_body: str) -> Risky | Non
     if unreadable is not None:
         return Risky(effect, fields, unreadable_body=unreadable)
     if folded == CREATE_CAMPAIGN_PATH:
-        if _estimate_only(fields):
+        if asks_estimate_only(fields):
             return None
         return Risky(effect, fields, is_campaign_create=True)
     return Risky(effect, fields)

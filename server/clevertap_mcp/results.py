@@ -176,11 +176,14 @@ class ActionOut(_Result):
 class SearchActionsResult(_Result):
     actions: list[ActionOut]
     next_cursor: str | None  # null on the last page; the `cursor` argument says what to do with it
+    # Items of Membrane's page that did not match the contract and were left out (§11 R9); absent when none were.
+    skipped: int | None = None
 
 
 class RunActionResult(_Result):
     output: Any
     action_run_id: str | None
+    run_log: str | None = None  # the MCP resource with this run's log (run_logs.py)
 
 
 class ProxyResult(_Result):

@@ -12,11 +12,13 @@ import httpx2
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp_types import ToolAnnotations
 
-from clevertap_mcp import __version__, tools
+from clevertap_mcp import __version__, run_logs, tools
+from clevertap_mcp.agent_errors import TENANT_HINT
 from clevertap_mcp.budget import BudgetedServer
 from clevertap_mcp.calllog import logged
 from clevertap_mcp.config import Settings, api_url_problem
 from clevertap_mcp.deferred_transport import DeferredTransport
+from clevertap_mcp.membrane.auth import MintedToken
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.results import compact_schema, with_compact_text
 from clevertap_mcp.sandbox_launch import SandboxLauncher
@@ -77,6 +79,9 @@ def _lifespan(
                 return DeferredTransport(transport, ready=ready)
 
             client: MembraneClient | None = None
+            if isinstance(settings.token_source, MintedToken) and settings.token_source.workspace_level:
+                # §11 R4: a warning, not a refusal: whether Membrane serves tenant calls to such a token is unconfirmed.
+                logger.warning("MEMBRANE_TENANT_KEY is not set, so the minted token names no tenant. %s", TENANT_HINT)
             if settings.token_source is not None:
                 client = MembraneClient(
                     api_url,
@@ -135,6 +140,7 @@ def build_server(
         if settings.request_state_keys
         else None,
     )
+    run_logs.register(server)
     for fn in (tools.ensure_connection, tools.search_actions, tools.run_action, tools.proxy_request):
         annotations = ANNOTATIONS[fn.__name__]
         description = inspect.cleandoc(fn.__doc__ or "")

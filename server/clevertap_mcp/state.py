@@ -104,6 +104,8 @@ class Caller:
     # Action id and key -> the input_schema its search showed (run_action names undeclared fields); oldest out first.
     input_schemas: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     token: StaticToken | None = None
+    # A connection id or key an agent passed -> the connection's id, once resolved (§11 R6; connections.py).
+    connection_ids: dict[str, str] = field(default_factory=dict[str, str])
 
 
 class _SharedTransport(httpx2.AsyncBaseTransport):
@@ -255,6 +257,28 @@ class AppState:
         caller = self._caller()
         known = {} if isinstance(caller, str) else caller.action_keys
         return known.get(action_id, action_id)
+
+    def connection_id_for(self, selector: str) -> str | None:
+        """The id a connection id or key was resolved to for the current caller, if it was."""
+        caller = self._caller()
+        return None if isinstance(caller, str) else caller.connection_ids.get(selector)
+
+    def remember_connection(self, connection_id: str, *selectors: str | None) -> None:
+        caller = self._caller()
+        if isinstance(caller, str):
+            return
+        for selector in (connection_id, *selectors):
+            if selector:
+                caller.connection_ids[selector] = connection_id
+        while len(caller.connection_ids) > MAX_REMEMBERED_SCHEMAS:
+            del caller.connection_ids[next(iter(caller.connection_ids))]
+
+    def action_id_for_key(self, key: str) -> str | None:
+        """The id of the action the current caller's search_actions showed under this key, if one did."""
+        caller = self._caller()
+        if isinstance(caller, str):
+            return None
+        return next((action_id for action_id, k in caller.action_keys.items() if k == key and action_id != key), None)
 
     def require_client(self) -> MembraneClient:
         caller = self._caller()

@@ -15,16 +15,16 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
 from pydantic import BeforeValidator, Field
 
-from clevertap_mcp import confirm, policy, proxy_guard, redaction, search_shape
+from clevertap_mcp import action_runs, confirm, connections, policy, proxy_guard, redaction, search_shape
 from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, ensure_error, quoted, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
-from clevertap_mcp.membrane.models import Action, Page
+from clevertap_mcp.membrane.models import Action, ActionRunResult, Page
 from clevertap_mcp.results import EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
+from clevertap_mcp.run_logs import run_log_uri
 from clevertap_mcp.state import AppState
 
 APP_NAME = "CleverTap"
-CLEVERTAP_INTEGRATION_KEY = "clevertap"
 CLEVERTAP_DOMAIN = "clevertap.com"
 # Response headers an agent may see; everything else (cookies, auth challenges, infrastructure) stays behind.
 PASSED_RESPONSE_HEADERS = frozenset(
@@ -40,19 +40,10 @@ def _state(ctx: Context[AppState, Any]) -> AppState:
 
 async def _connection_id(app: AppState, connection_id: str | None) -> str:
     if connection_id:
-        return connection_id
+        return connections.resolve_connection(app, connection_id)
     if app.last_connection_id:
         return app.last_connection_id
-    client = app.require_client()
-    try:
-        page = await client.list_connections(integration_key=CLEVERTAP_INTEGRATION_KEY)
-    except MembraneError as exc:
-        raise tool_error(exc) from None
-    for conn in page.items:
-        if conn.is_ready:
-            app.last_connection_id = conn.id
-            return conn.id
-    raise ToolError(f"There is no ready {APP_NAME} connection yet. Call ensure_connection first.")
+    return await connections.default_connection(app, app.require_client())
 
 
 async def ensure_connection(
@@ -63,6 +54,7 @@ async def ensure_connection(
     ] = None,
     name: Annotated[str | None, Field(description="Name for a new connection.", max_length=200)] = None,
     wait_seconds: Annotated[int, Field(ge=0, le=300)] = 20,
+    provide_input: Annotated[dict[str, str] | None, Field(description="Values a provide-input asked for.")] = None,
 ) -> EnsureConnectionResult | InputRequiredResult:
     """Call first: finds or creates the CleverTap connection, waiting until usable. If state is
     CLIENT_ACTION_REQUIRED, show the user `message` (it has the link), then call again with connection_id once they
@@ -70,8 +62,12 @@ async def ensure_connection(
     """
     app = _state(ctx)
     client = app.require_client()
+    if provide_input and not connection_id:
+        raise ToolError("provide_input answers one connection's question: pass its connection_id too.")
     flow = ConnectFlow(client, ctx, wait_seconds)
     try:
+        if provide_input and connection_id:
+            await client.provide_input(connection_id, provide_input)
         outcome = await flow.run(app_url=app_url, connection_id=connection_id, name=name)
     except MembraneError as exc:
         # Given a connection id the flow only reads; otherwise its find-or-create POST may have made one.
@@ -80,10 +76,11 @@ async def ensure_connection(
         return outcome
     conn, shown = outcome
     is_clevertap = connection_id is not None or _is_clevertap(app_url)
-    result = shape_result(conn, app=APP_NAME if is_clevertap else app_url, shown_to_user=shown)
+    result = shape_result(conn, app=APP_NAME if is_clevertap else app_url, shown_to_user=shown, link=flow.link)
     if is_clevertap:
         # Remembered only once the connection is known not to have failed: tools default to it.
         app.last_connection_id = conn.id
+        app.remember_connection(conn.id, conn.key, connection_id)
     return result
 
 
@@ -115,7 +112,12 @@ async def search_actions(
             found = await client.get_action(shown_id, connection_id=conn_id)
             page = Page[Action](items=[found])
         else:
-            page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+            try:
+                page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+            except NotFoundError:
+                if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
+                    raise
+                page = await client.search_actions(connection_id=by_key, intent=intent, limit=limit, cursor=cursor)
     except MembraneError as exc:
         raise tool_error(exc) from None
     actions = search_shape.shape_actions(page.items, intent)
@@ -123,7 +125,7 @@ async def search_actions(
     app.remember_input_schemas(
         {name: a.input_schema for a in page.items if a.input_schema for name in (a.id, a.key) if name}
     )
-    return SearchActionsResult(actions=actions, next_cursor=page.next_cursor)
+    return SearchActionsResult(actions=actions, next_cursor=page.next_cursor, skipped=page.skipped or None)
 
 
 async def run_action(
@@ -140,6 +142,7 @@ async def run_action(
         raise ToolError(policy.read_only_action_refusal(action_id, key))
     _refuse_undeclared_fields(action_id, input, app.input_schema(action_id))
     conn_id = await _connection_id(app, connection_id)
+    await action_runs.refuse_ignored_safety_flags(app, client, action_id, input, connection_id=conn_id)
     asked = await confirm.confirm_action(
         ctx, client, connection_id=conn_id, action_id=action_id, key=key, action_input=input
     )
@@ -148,8 +151,15 @@ async def run_action(
     # A known read changes nothing, so it may be resent after a lost answer; anything else is sent at most once.
     reads = policy.action_is_read(key)
     try:
-        result = await client.run_action(action_id, input, connection_id=conn_id, resend_safe=reads)
+        result = await action_runs.run(app, client, action_id, input, connection_id=conn_id, resend_safe=reads)
     except NotFoundError as exc:
+        if connection_id and (by_key := await connections.key_to_id(app, client, conn_id)) is not None:
+            # The connection was named by a key the path does not take (§11 R6); a 404 ran nothing.
+            try:
+                result = await action_runs.run(app, client, action_id, input, connection_id=by_key, resend_safe=reads)
+            except MembraneError as again:
+                raise tool_error(again, may_have_acted=not reads) from None
+            return _run_result(result)
         if connection_id:
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
@@ -159,7 +169,12 @@ async def run_action(
         ) from None
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not reads) from None
-    return RunActionResult(output=result.output, action_run_id=result.action_run_id)
+    return _run_result(result)
+
+
+def _run_result(result: ActionRunResult) -> RunActionResult:
+    run_id = result.action_run_id
+    return RunActionResult(output=result.output, action_run_id=run_id, run_log=run_log_uri(run_id) if run_id else None)
 
 
 def _refuse_undeclared_fields(action_id: str, action_input: dict[str, Any], schema: dict[str, Any] | None) -> None:
@@ -250,9 +265,29 @@ async def proxy_request(
     # Resent after a lost answer only when it cannot change anything: a GET that policy.py takes as a read.
     resend_safe = method == "GET" and policy.proxy_is_read(method, final_path)
     try:
-        response = await client.proxy(
-            conn_id, method, final_path, query=str_query, headers=safe_headers, content=content, resend_safe=resend_safe
-        )
+        try:
+            response = await client.proxy(
+                conn_id,
+                method,
+                final_path,
+                query=str_query,
+                headers=safe_headers,
+                content=content,
+                resend_safe=resend_safe,
+            )
+        except NotFoundError:
+            # Membrane's own 404 on a proxied call names the selector: a connection key the path does not take.
+            if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
+                raise
+            response = await client.proxy(
+                by_key,
+                method,
+                final_path,
+                query=str_query,
+                headers=safe_headers,
+                content=content,
+                resend_safe=resend_safe,
+            )
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not resend_safe) from None
     text = response.content.decode("utf-8", errors="replace")

@@ -77,7 +77,7 @@ async def test_long_poll_sends_wait_and_timeout_and_caps_timeout_at_60() -> None
     rec = Recorder(httpx2.Response(200, json=CONN))
     async with make_client(rec) as client:
         await client.get_connection("conn/1", wait_seconds=500)
-    assert rec.requests[0].url.raw_path == b"/connections/conn%2F1?wait=true&timeout=60"
+    assert rec.requests[0].url.raw_path == b"/connections/conn%2F1?wait=true&timeout=60&includeSecrets=false"
 
 
 async def test_a_read_is_retried_after_503_and_succeeds() -> None:

@@ -76,6 +76,11 @@ def _add_commands(sub: Any) -> None:
     doctor.add_argument(
         "--connect", action="store_true", help="create the CleverTap connection when there is none, and show its link"
     )
+    doctor.add_argument(
+        "--contract",
+        action="store_true",
+        help="probe which readings of Membrane's unconfirmed points hold (reads only)",
+    )
     doctor.set_defaults(command_module="doctor")
 
     config = sub.add_parser("config", help="print (or --write) the configuration snippet for an MCP host")

@@ -22,6 +22,7 @@ import jwt
 
 from clevertap_mcp.cli.terminal import utf8_output
 from clevertap_mcp.config import NO_CREDENTIALS, api_url_problem, resolve_api_url, resolve_credentials
+from clevertap_mcp.connections import clevertap_connections
 from clevertap_mcp.membrane.auth import MintedToken, TokenSource
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import (
@@ -31,9 +32,9 @@ from clevertap_mcp.membrane.errors import (
     PermissionDeniedError,
     TransportError,
 )
-from clevertap_mcp.membrane.models import BUILDING, CLIENT_ACTION_REQUIRED, READY, Connection
+from clevertap_mcp.membrane.models import BUILDING, CLIENT_ACTION_REQUIRED, Connection
 from clevertap_mcp.membrane.retry import NO_RETRY
-from clevertap_mcp.tools import CLEVERTAP_DOMAIN, CLEVERTAP_INTEGRATION_KEY
+from clevertap_mcp.tools import CLEVERTAP_DOMAIN
 
 __all__ = ["Check", "run", "run_doctor"]
 
@@ -155,7 +156,9 @@ def api_check(base_url: str, result: Any) -> Check:
             False,
             label,
             f"{base_url} refused access to connections (403: {result.message})",
-            "use a token of a workspace (or tenant) that may manage connections.",
+            "use a token of a workspace (or tenant) that may manage connections. With MEMBRANE_WORKSPACE_KEY and "
+            "MEMBRANE_WORKSPACE_SECRET, set MEMBRANE_TENANT_KEY too: a token minted without it names no tenant, and "
+            "connections belong to a tenant.",
         )
     if isinstance(result, TransportError):
         return Check(
@@ -209,11 +212,11 @@ def connection_check(connections: list[Connection], *, created: bool = False) ->
 async def _remote_checks(base_url: str, source: TokenSource, *, connect: bool) -> list[Check]:
     async with MembraneClient(base_url, source, timeout=REQUEST_TIMEOUT_SECONDS, retry=NO_RETRY) as client:
         try:
-            page = await client.list_connections(integration_key=CLEVERTAP_INTEGRATION_KEY)
+            # Found as the tools find it (§11 R2): never by the integration key alone.
+            connections, _ = await clevertap_connections(client)
         except MembraneError as exc:
             return [api_check(base_url, exc)]
-        checks = [api_check(base_url, list(page.items))]
-        connections = sorted(page.items, key=lambda c: c.effective_state != READY)
+        checks = [api_check(base_url, connections)]
         if connections or not connect:
             return [*checks, connection_check(connections)]
         try:
@@ -281,4 +284,8 @@ def run(args: argparse.Namespace) -> int:
 
     sandbox = bool(args.doctor_sandbox or args.sandbox)
     utf8_output(sys.stdout)
+    if args.contract:
+        from clevertap_mcp.cli.contract import run_contract
+
+        return anyio.run(lambda: run_contract(os.environ, sys.stdout))
     return anyio.run(lambda: run_doctor(os.environ, sys.stdout, sandbox=sandbox, connect=args.connect))

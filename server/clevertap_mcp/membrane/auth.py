@@ -124,6 +124,11 @@ class MintedToken:
         return self._expires_at if self._value is not None else None
 
     @property
+    def workspace_level(self) -> bool:
+        """Minted without a tenant key: a token that names no tenant (membrane-api.md §11 R4)."""
+        return not self._tenant_key
+
+    @property
     def description(self) -> str:
         tenant = f", tenant {self._tenant_key!r}" if self._tenant_key else " (workspace-level, no tenant key)"
         return f"token minted from workspace key {self._workspace_key!r}{tenant}"

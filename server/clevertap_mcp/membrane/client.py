@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import anyio
@@ -33,7 +33,7 @@ from clevertap_mcp.membrane.errors import (
     is_membrane_error_body,
     parse_error_body,
 )
-from clevertap_mcp.membrane.models import Action, ActionRunResult, Connection, Page, ProxyResponse
+from clevertap_mcp.membrane.models import Action, ActionRunResult, Connection, Page, ProxyResponse, tolerant_page
 from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
 from clevertap_mcp.membrane.scrub import strip_credentials
 
@@ -54,6 +54,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ItemModelT = TypeVar("ItemModelT", Action, Connection)
 
 
 def _segment(value: str) -> str:
@@ -112,37 +113,67 @@ class MembraneClient:
 
     async def get_connection(self, connection_id: str, *, wait_seconds: int | None = None) -> Connection:
         """The connection; with `wait_seconds`, long-polled while it is BUILDING (§3.2)."""
-        params: dict[str, Any] = {}
+        # As the SDK sends it (§11 R9): credentials are never asked for.
+        params: dict[str, Any] = {"includeSecrets": False}
         timeout = self._timeout
         if wait_seconds is not None:
             wait = max(1, min(MAX_LONG_POLL_SECONDS, wait_seconds))
-            params = {"wait": "true", "timeout": wait}
+            params = {"wait": "true", "timeout": wait, "includeSecrets": False}
             timeout = wait + LONG_POLL_GRACE_SECONDS
         path = f"/connections/{_segment(connection_id)}"
         data = await self._json("GET", path, params=params, idempotent=True, read_timeout=timeout)
         return self._parse(Connection, strip_credentials(data), "GET /connections/{id}")
 
+    async def provide_input(self, connection_id: str, values: Mapping[str, str]) -> Connection:
+        """Answer a `provide-input` clientAction: `PATCH /connections/{id}` with `{input}` (§4). Writing the same
+        values twice changes nothing more, so it may be resent."""
+        path = f"/connections/{_segment(connection_id)}"
+        data = await self._json("PATCH", path, json_body={"input": dict(values)}, idempotent=True)
+        return self._parse(Connection, strip_credentials(data), "PATCH /connections/{id}")
+
     async def list_connections(
-        self, *, integration_key: str | None = None, cursor: str | None = None, limit: int | None = None
+        self,
+        *,
+        integration_key: str | None = None,
+        connector_id: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
     ) -> Page[Connection]:
-        params = {"integrationKey": integration_key, "cursor": cursor, "limit": limit}
+        """One page; connections that do not match the contract are left out and counted (§11 R9)."""
+        params = {"integrationKey": integration_key, "connectorId": connector_id, "cursor": cursor, "limit": limit}
         data = await self._json("GET", "/connections", params=params, idempotent=True)
-        return self._parse(Page[Connection], strip_credentials(data), "GET /connections")
+        return self._page(Connection, strip_credentials(data), "GET /connections")
+
+    async def create_connection_request(self, connection_id: str) -> str | None:
+        """A link the user opens to (re)connect this connection (§11 R3), or None when Membrane gave none."""
+        body = {"connectionId": connection_id}
+        data = await self._json("POST", "/connection-requests", json_body=body, idempotent=True)
+        url = cast(dict[str, Any], data).get("url") if isinstance(data, dict) else None
+        return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
     # --- actions -----------------------------------------------------------------------------------------------
 
     async def search_actions(
         self, *, connection_id: str, intent: str, limit: int, cursor: str | None = None
     ) -> Page[Action]:
+        """One page, best first; malformed items are left out and counted (§11 R9)."""
         params = {"connectionId": connection_id, "intent": intent, "limit": limit, "cursor": cursor}
         data = await self._json("GET", "/actions", params=params, idempotent=True)
-        return self._parse(Page[Action], data, "GET /actions")
+        return self._page(Action, data, "GET /actions")
 
-    async def get_action(self, action_id: str, *, connection_id: str) -> Action:
+    async def get_action(self, action_id: str, *, connection_id: str | None = None) -> Action:
         """One action by id, as search_actions' items carry it (§3, `GET /actions/{id}`)."""
         path = f"/actions/{_segment(action_id)}"
         data = await self._json("GET", path, params={"connectionId": connection_id}, idempotent=True)
         return self._parse(Action, data, "GET /actions/{id}")
+
+    async def run_action_by_key(
+        self, key: str, action_input: Any, *, connection_id: str, resend_safe: bool = False
+    ) -> ActionRunResult:
+        """`POST /act {key, connectionId, input}`: the documented way to run by key (§3.5, §11 R5)."""
+        body = {"key": key, "connectionId": connection_id, "input": action_input}
+        data = await self._json("POST", "/act", json_body=body, idempotent=resend_safe)
+        return self._parse(ActionRunResult, data, "POST /act")
 
     async def run_action(
         self, action_id: str, action_input: Any, *, connection_id: str, resend_safe: bool = False
@@ -157,6 +188,16 @@ class MembraneClient:
             idempotent=resend_safe,
         )
         return self._parse(ActionRunResult, data, "POST /actions/{id}/run")
+
+    async def get_run_log(self, run_id: str) -> dict[str, Any]:
+        """A run's log with its details (the requests it made), `GET /action-run-logs/{id}?details=true` (§11)."""
+        path = f"/action-run-logs/{_segment(run_id)}"
+        data = await self._json("GET", path, params={"details": True}, idempotent=True)
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError(
+                f"Membrane's answer to GET {path} is not an object", status=200, body_text=json.dumps(data)
+            )
+        return cast(dict[str, Any], strip_credentials(data))
 
     # --- proxy -------------------------------------------------------------------------------------------------
 
@@ -355,6 +396,15 @@ class MembraneClient:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
         return Reply(status=response.status_code, headers=response.headers, content=b"".join(chunks))
+
+    @staticmethod
+    def _page(model: type[ItemModelT], data: Any, what: str) -> Page[ItemModelT]:
+        try:
+            return tolerant_page(model, data)
+        except ValueError:
+            raise UnexpectedResponseError(
+                f"Membrane's answer to {what} is not a page of items", status=200, body_text=json.dumps(data)
+            ) from None
 
     @staticmethod
     def _parse(model: type[ModelT], data: Any, what: str) -> ModelT:

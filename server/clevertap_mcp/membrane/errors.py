@@ -223,10 +223,20 @@ def parse_error_body(body_text: str) -> dict[str, Any] | None:
     return error if isinstance(error.get("message"), str) else None
 
 
+# Every field ErrorData may carry (§7), and `actionRunId` beside it on failed runs.
+_ERROR_DATA_FIELDS = frozenset({"type", "key", "message", "data", "stack", "causedByError", "logs", "actionRunId"})
+
+
 def is_membrane_error_body(body_text: str) -> bool:
-    """True when a body is Membrane's own ErrorData (a known `type`), not an upstream answer (§10 #12)."""
+    """True when a body is Membrane's own ErrorData, not an upstream answer (§10 #12): a known `type`, or, since
+    `type` is optional (§11 R7), a `message` with nothing outside ErrorData's fields. CleverTap's failures carry
+    `status`/`error`/`code` instead, so neither reading can take one for the other."""
     body = parse_error_body(body_text)
-    return body is not None and body.get("type") in ERROR_TYPES
+    if body is None:
+        return False
+    if "type" in body:
+        return body.get("type") in ERROR_TYPES
+    return set(body) <= _ERROR_DATA_FIELDS
 
 
 def error_from_response(

@@ -35,6 +35,37 @@ class SandboxSettings:
     auto_connect: bool = False
     # GET polls a new connection answers BUILDING before it moves on (contract §10 #2, default 0).
     building_polls: int = 0
+    # --- Membrane readings the public sources leave open (membrane-api.md §11 R1-R9; docs/real-membrane.md says
+    # why each default is the likely one). Each has its other value so the server is tested under both.
+    # R1: create-campaign's inputSchema declares estimate_only and the run honours it ("declared"), or it does not
+    # and Membrane drops the field as an extra property, so the run creates ("undeclared", default).
+    create_campaign_estimate_only: Literal["declared", "undeclared"] = "undeclared"
+    # R2: connections made by ensure belong to a `clevertap` integration (integrationId set, `integrationKey=`
+    # finds them); default off: they carry only connectorId and externalAppId.
+    ensure_sets_integration: bool = False
+    # R3: what a connect clientAction carries: description and uiUrl ("ui_url", default), agentInstructions and
+    # no uiUrl ("agent_instructions"), or the description alone ("bare").
+    client_action_link: Literal["ui_url", "agent_instructions", "bare"] = "ui_url"
+    # R4: a token that names no tenant gets 403 on tenant routes ("refuse", default) or acts as the workspace's
+    # default tenant ("default_tenant").
+    no_tenant_claim: Literal["refuse", "default_tenant"] = "refuse"
+    # R5: `POST /actions/{selector}/run` runs an action by key too (default True: the docs call it a selector) or
+    # answers 404 for a key (False).
+    run_path_accepts_keys: bool = True
+    # R6: `/connections/{sel}` and the proxy select by connection key too (default True: the CLI takes
+    # `<id-or-key>`, §10 #8) or by id only (False).
+    path_selector_accepts_keys: bool = True
+    # R7: Membrane's own errors carry `type` (default True) or leave it out (False).
+    error_types: bool = True
+    # R8: a long-poll (`wait=true`) also holds while the connection waits for its user (True), or only while
+    # BUILDING (default False).
+    long_poll_holds_for_user: bool = False
+    # R9: optional fields come as null instead of being left out; each search page carries one malformed item.
+    null_optional_fields: bool = False
+    malformed_search_item: bool = False
+    # A connector variant that first asks for the account's region (a `provide-input` clientAction, answered with
+    # `PATCH /connections/{id}` {input: {region}}) before the connect link; default off.
+    connect_asks_region: bool = False
     # Seed of the deterministic CleverTap world.
     seed: int = 42
     profiles: int = 200

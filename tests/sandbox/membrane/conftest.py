@@ -18,6 +18,13 @@ async def sandbox() -> AsyncGenerator[InProcessSandbox]:
 
 
 @pytest.fixture
+async def integration_sandbox() -> AsyncGenerator[InProcessSandbox]:
+    """A sandbox whose CleverTap connections belong to the `clevertap` integration (§11 R2's other reading)."""
+    async with open_sandbox(SandboxSettings(ensure_sets_integration=True)) as opened:
+        yield opened
+
+
+@pytest.fixture
 def api(sandbox: InProcessSandbox) -> httpx2.AsyncClient:
     """A client of the in-process sandbox carrying the demo tenant's SDK-style token."""
     return sandbox.client

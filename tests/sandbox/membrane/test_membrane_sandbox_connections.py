@@ -19,7 +19,7 @@ async def _ensure(client: httpx2.AsyncClient, app_url: Any, **extra: Any) -> htt
 
 @pytest.mark.anyio
 async def test_ensuring_clevertap_answers_a_connect_client_action_with_the_sandbox_connect_page() -> None:
-    async with open_sandbox(SandboxSettings(clock=PINNED_CLOCK)) as sandbox:
+    async with open_sandbox(SandboxSettings(clock=PINNED_CLOCK, ensure_sets_integration=True)) as sandbox:
         response = await _ensure(sandbox.client, "clevertap.com")
     assert response.status_code == 200
     assert response.json() == {
@@ -171,7 +171,10 @@ async def test_a_connection_is_found_by_its_key_too(sandbox: InProcessSandbox) -
 
 
 @pytest.mark.anyio
-async def test_listing_connections_pages_with_a_decimal_cursor_and_filters(sandbox: InProcessSandbox) -> None:
+async def test_listing_connections_pages_with_a_decimal_cursor_and_filters(
+    integration_sandbox: InProcessSandbox,
+) -> None:
+    sandbox = integration_sandbox
     ids = [(await sandbox.ready_connection(key=f"k{i}"))["id"] for i in range(3)]
     await _ensure(sandbox.client, "example.com")
     first = (await sandbox.client.get("/connections", params={"limit": 2, "cursor": "0"})).json()
@@ -203,8 +206,9 @@ async def test_listing_connections_pages_with_a_decimal_cursor_and_filters(sandb
     ],
 )
 async def test_each_listing_filter_keeps_only_the_connections_it_names(
-    sandbox: InProcessSandbox, params: dict[str, str], found: bool
+    integration_sandbox: InProcessSandbox, params: dict[str, str], found: bool
 ) -> None:
+    sandbox = integration_sandbox
     conn = await sandbox.ready_connection(key="ct-main")
     listed = (await sandbox.client.get("/connections", params=params)).json()
     assert [c["id"] for c in listed["items"]] == ([conn["id"]] if found else [])

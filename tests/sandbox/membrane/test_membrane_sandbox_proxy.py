@@ -141,8 +141,9 @@ async def test_dot_segments_cannot_climb_out_of_the_clevertap_api(sandbox: InPro
 
 @pytest.mark.anyio
 async def test_the_proxy_selects_by_integration_key_only_when_it_has_exactly_one_connection(
-    sandbox: InProcessSandbox,
+    integration_sandbox: InProcessSandbox,
 ) -> None:
+    sandbox = integration_sandbox
     await sandbox.ready_connection(key="first")
     one = await sandbox.client.post("/connections/clevertap/proxy/1/now.json", json={})
     await sandbox.ready_connection(key="second")

@@ -44,7 +44,10 @@ async def test_a_run_without_input_runs_with_empty_input(sandbox: InProcessSandb
 
 
 @pytest.mark.anyio
-async def test_a_run_by_integration_key_uses_the_tenants_only_connection(sandbox: InProcessSandbox) -> None:
+async def test_a_run_by_integration_key_uses_the_tenants_only_connection(
+    integration_sandbox: InProcessSandbox,
+) -> None:
+    sandbox = integration_sandbox
     await sandbox.ready_connection()
     response = await _run(sandbox.client, "real-time-user-count", {"input": {}}, integrationKey="clevertap")
     assert response.status_code == 200

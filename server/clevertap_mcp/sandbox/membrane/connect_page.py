@@ -145,7 +145,9 @@ def connect_routes(state: MembraneState, upstream: Upstream) -> list[Route]:
             return _not_found()
         if conn.state is ConnectionState.READY:
             return _connected(conn, workspace)
-        demo = (DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
+        # A region the connection was given (provide-input) is the one offered first.
+        region = str(conn.input.get("region", DEMO_CLEVERTAP_REGION))
+        demo = (DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, region)
         return _page("Connect CleverTap", _form(conn, workspace, *demo, error=None))
 
     async def submit(request: Request) -> Response:

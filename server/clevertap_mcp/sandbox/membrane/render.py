@@ -14,8 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from clevertap_mcp.sandbox.membrane.readings import has_integration, input_schema_of, spec_description, with_nulls
 from clevertap_mcp.sandbox.membrane.search import CatalogAction
 from clevertap_mcp.sandbox.membrane.state import ClientAction, Connection, ConnectionState
+from clevertap_mcp.sandbox.settings import SandboxSettings
 
 __all__ = ["action_json", "client_action_json", "connection_json", "iso_time"]
 
@@ -35,7 +37,11 @@ def client_action_json(action: ClientAction) -> dict[str, Any]:
     return body
 
 
-def connection_json(conn: Connection, *, include_secrets: bool = False) -> dict[str, Any]:
+def connection_json(
+    conn: Connection, *, include_secrets: bool = False, settings: SandboxSettings | None = None
+) -> dict[str, Any]:
+    """The connection as Membrane answers it; `settings` picks the readings of §11 (R2, R9), the defaults if none."""
+    settings = settings or SandboxSettings()
     connected = conn.connected
     body: dict[str, Any] = {
         "id": conn.id,
@@ -54,7 +60,8 @@ def connection_json(conn: Connection, *, include_secrets: bool = False) -> dict[
     if conn.key is not None:
         body["key"] = conn.key
     if conn.app is not None:
-        body["integrationId"] = conn.app.integration_id
+        if has_integration(conn, settings):
+            body["integrationId"] = conn.app.integration_id
         body["connectorId"] = conn.app.connector_id
         body["externalAppId"] = conn.app.external_app_id
     if conn.state is ConnectionState.BUILDING:
@@ -67,22 +74,26 @@ def connection_json(conn: Connection, *, include_secrets: bool = False) -> dict[
             "passcode": conn.credentials.passcode,
             "region": conn.credentials.region,
         }
-    return body
+    if settings.null_optional_fields and not body["errors"]:
+        body["errors"] = None
+    return with_nulls(body, kind="connection", settings=settings)
 
 
-def action_json(action: CatalogAction, *, integration_id: str, connection: Connection | None) -> dict[str, Any]:
+def action_json(
+    action: CatalogAction, *, integration_id: str, connection: Connection | None, settings: SandboxSettings
+) -> dict[str, Any]:
     spec = action.spec
     body: dict[str, Any] = {
         "id": action.id,
         "key": spec.key,
         "name": spec.name,
-        "description": spec.description,
+        "description": spec_description(spec, settings),
         "integrationId": integration_id,
         "state": ConnectionState.READY.value,
         "isReadOnly": spec.read_only,
-        "inputSchema": spec.input_schema,
+        "inputSchema": input_schema_of(spec, settings),
         "outputSchema": spec.output_schema,
     }
     if connection is not None:
         body["connectionId"] = connection.id
-    return body
+    return with_nulls(body, kind="action", settings=settings)

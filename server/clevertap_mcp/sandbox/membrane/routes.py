@@ -4,19 +4,23 @@
     GET  /connections                         limit, cursor, search, integrationId, integrationKey, connectorId,
                                               connected, isTest, includeArchived → {items, cursor?}
     GET  /connections/{id}                    wait, timeout, includeSecrets      → Connection
+    PATCH /connections/{id}                   {connectorParameters?, input?}     → Connection (provide-input)
     GET  /actions                             connectionId | connectionKey, intent, limit, cursor, search,
                                               integrationId, integrationKey, layer, includeArchived → {items, cursor?}
     GET  /actions/{id}                        connectionId?, wait, timeout       → Action
     POST /actions/{id}/run                    connectionId | connectionKey | integrationKey; {input, meta?}
                                                                                  → {output, actionRunId}
     POST /act                                 ActRequest                         → {output, actionRunId}
+    POST /connection-requests                 {connectionId}                     → {id, connectionId, url}
+    GET  /action-run-logs/{id}                details                            → the run's log (run_logs.py)
     *    /connections/{sel}/proxy/{path}      forwarded                          → the upstream response
 
 Every route needs a bearer token (auth.py) that names a tenant, and sees only that tenant's connections.
 
 Open-point choices:
 - A workspace-level token (no tenant claim) gets 403 `access_denied` here: every route is tenant-scoped and such a
-  token names no tenant.
+  token names no tenant (§11 R4; `no_tenant_claim="default_tenant"` serves it as the tenant `default` instead).
+- The §11 readings (R1-R9) are settings; readings.py says what each changes.
 - `layer` and `includeArchived` are validated and otherwise ignored: the catalog has one layer and nothing archived.
 - Actions are never BUILDING, so `GET /actions/{id}?wait=true` answers at once.
 - An unmatched path or method gets 404 `not_found` ErrorData, as Membrane's router answers it.
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -48,6 +53,7 @@ from clevertap_mcp.sandbox.membrane.params import (
     wait_timeout,
 )
 from clevertap_mcp.sandbox.membrane.proxy import forward, relay
+from clevertap_mcp.sandbox.membrane.readings import MALFORMED_SEARCH_ITEM
 from clevertap_mcp.sandbox.membrane.render import action_json, connection_json
 from clevertap_mcp.sandbox.membrane.runs import execute
 from clevertap_mcp.sandbox.membrane.search import ActionCatalog
@@ -59,6 +65,7 @@ __all__ = ["MAX_INTENT_LENGTH", "MembraneApi", "membrane_error_handler", "route_
 MAX_INTENT_LENGTH = 200
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 _LAYERS = ("universal", "integration", "connection")
+DEFAULT_TENANT_KEY = "default"
 
 
 class MembraneApi:
@@ -73,11 +80,14 @@ class MembraneApi:
             Route("/connections/ensure", self.ensure, methods=["POST"]),
             Route("/connections", self.list_connections, methods=["GET"]),
             Route("/connections/{conn_id}", self.get_connection, methods=["GET"]),
+            Route("/connections/{conn_id}", self.patch_connection, methods=["PATCH"]),
             Route("/connections/{sel}/proxy/{path:path}", self.proxy, methods=PROXY_METHODS),
             Route("/actions", self.list_actions, methods=["GET"]),
             Route("/actions/{action_id}", self.get_action, methods=["GET"]),
             Route("/actions/{action_id}/run", self.run, methods=["POST"]),
             Route("/act", self.act, methods=["POST"]),
+            Route("/connection-requests", self.connection_request, methods=["POST"]),
+            Route("/action-run-logs/{run_id}", self.run_log, methods=["GET"]),
         ]
 
     def _tenant(self, request: Request) -> Tenant:
@@ -86,6 +96,8 @@ class MembraneApi:
             request.headers.get("authorization"), {settings.workspace_key: settings.workspace_secret}, now=time.time()
         )
         if principal.tenant_key is None:
+            if settings.no_tenant_claim == "default_tenant":
+                return self.state.tenant(DEFAULT_TENANT_KEY)
             raise AccessDenied("This endpoint needs a tenant token: add tenantKey (or id) to the token's claims")
         return self.state.tenant(principal.tenant_key)
 
@@ -97,7 +109,8 @@ class MembraneApi:
         name = body.get("name")
         if name is not None and not (isinstance(name, str) and name):
             raise MembraneError("'name' must be a non-empty string")
-        return JSONResponse(connection_json(self.state.ensure(tenant, body.get("appUrl"), name)))
+        conn = self.state.ensure(tenant, body.get("appUrl"), name)
+        return JSONResponse(connection_json(conn, settings=self.state.settings))
 
     async def list_connections(self, request: Request) -> Response:
         tenant = self._tenant(request)
@@ -111,7 +124,8 @@ class MembraneApi:
             tenant, filters, connected=connected, is_test=is_test, search=query.get("search")
         )
         items, cursor = page_of(matching, page)
-        return JSONResponse(page_body([connection_json(conn) for conn in items], cursor))
+        settings = self.state.settings
+        return JSONResponse(page_body([connection_json(conn, settings=settings) for conn in items], cursor))
 
     async def get_connection(self, request: Request) -> Response:
         tenant = self._tenant(request)
@@ -120,17 +134,44 @@ class MembraneApi:
         timeout = wait_timeout(query)
         include_secrets = optional_bool(query, "includeSecrets") is True
         conn_id = request.path_params["conn_id"]
-        conn = self.state.observe(self.state.connection(tenant, conn_id))
+        by_key = self.state.settings.path_selector_accepts_keys
+        conn = self.state.observe(self.state.connection(tenant, conn_id, by_key=by_key))
         if wait:
             await self.state.wait_for_change(conn, timeout)
-            conn = self.state.connection(tenant, conn_id)  # gone after a reset: 404
-        return JSONResponse(connection_json(conn, include_secrets=include_secrets))
+            conn = self.state.connection(tenant, conn_id, by_key=by_key)  # gone after a reset: 404
+        return JSONResponse(connection_json(conn, include_secrets=include_secrets, settings=self.state.settings))
+
+    async def patch_connection(self, request: Request) -> Response:
+        """Answer a provide-input clientAction: `{connectorParameters?, input?}` (§4)."""
+        tenant = self._tenant(request)
+        conn = self.state.connection(
+            tenant, request.path_params["conn_id"], by_key=self.state.settings.path_selector_accepts_keys
+        )
+        body = await json_object(request)
+        values: dict[str, Any] = {}
+        for name in ("connectorParameters", "input"):
+            part = body.get(name)
+            if part is not None and not isinstance(part, dict):
+                raise MembraneError(f"'{name}' must be an object")
+            values.update(cast(dict[str, Any], part or {}))
+        self.state.provide_input(conn, values)
+        return JSONResponse(connection_json(conn, settings=self.state.settings))
+
+    async def connection_request(self, request: Request) -> Response:
+        """A link to (re)connect a connection (§11 R3): the sandbox's connect page, which also reconnects."""
+        tenant = self._tenant(request)
+        body = await json_object(request)
+        conn_id = body.get("connectionId")
+        if not isinstance(conn_id, str) or not conn_id:
+            raise MembraneError("'connectionId' must be a non-empty string")
+        conn = self.state.connection(tenant, conn_id)
+        return JSONResponse({"id": f"creq_{conn.id}", "connectionId": conn.id, "url": self.state.connect_link(conn)})
 
     async def proxy(self, request: Request) -> Response:
         tenant = self._tenant(request)
         selector = request.path_params["sel"]
         try:
-            conn = self.state.connection(tenant, selector)
+            conn = self.state.connection(tenant, selector, by_key=self.state.settings.path_selector_accepts_keys)
         except NotFound:
             if not _names_an_integration(selector):
                 raise
@@ -171,7 +212,12 @@ class MembraneApi:
         integrations = {name: query[name] for name in ("integrationId", "integrationKey") if query.get(name)}
         actions = self.catalog.listing(query.get("search"), intent, conn, integrations)
         items, cursor = page_of(actions, page)
-        rendered = [action_json(a, integration_id=CLEVERTAP.integration_id, connection=conn) for a in items]
+        settings = self.state.settings
+        rendered = [
+            action_json(a, integration_id=CLEVERTAP.integration_id, connection=conn, settings=settings) for a in items
+        ]
+        if settings.malformed_search_item and rendered:
+            rendered = [dict(MALFORMED_SEARCH_ITEM), *rendered[:-1]]  # one of the page's items is bad (R9)
         return JSONResponse(page_body(rendered, cursor))
 
     async def get_action(self, request: Request) -> Response:
@@ -180,11 +226,13 @@ class MembraneApi:
         wait_timeout(request.query_params)
         action = self.catalog.find(request.path_params["action_id"])
         conn = self._query_connection(tenant, request.query_params)
-        return JSONResponse(action_json(action, integration_id=CLEVERTAP.integration_id, connection=conn))
+        return JSONResponse(
+            action_json(action, integration_id=CLEVERTAP.integration_id, connection=conn, settings=self.state.settings)
+        )
 
     async def run(self, request: Request) -> Response:
         tenant = self._tenant(request)
-        action = self.catalog.find(request.path_params["action_id"])
+        action = self.catalog.find(request.path_params["action_id"], by_key=self.state.settings.run_path_accepts_keys)
         conn = self._query_connection(tenant, request.query_params, by_integration=True)
         if conn is None:
             raise MembraneError("Select a connection: pass connectionId, connectionKey or integrationKey")
@@ -192,6 +240,15 @@ class MembraneApi:
             raise NotFound(f"Action '{action.id}' is not available on connection '{conn.id}'")
         body = await json_object(request, allow_empty=True)
         return JSONResponse(await execute(self.state, self.upstream, action, conn, body.get("input")))
+
+    async def run_log(self, request: Request) -> Response:
+        tenant = self._tenant(request)
+        details = optional_bool(request.query_params, "details") is True
+        run_id = request.path_params["run_id"]
+        log = self.state.run_logs.get(tenant.id, run_id, details=details)
+        if log is None:
+            raise NotFound(f"Action run log '{run_id}' was not found")
+        return JSONResponse(log)
 
     async def act(self, request: Request) -> Response:
         tenant = self._tenant(request)
@@ -210,9 +267,11 @@ class MembraneApi:
     def _query_connection(
         self, tenant: Tenant, query: Mapping[str, str], *, by_integration: bool = False
     ) -> Connection | None:
-        for name in ("connectionId", "connectionKey"):
-            if query.get(name):
-                return self.state.connection(tenant, query[name])
+        if query.get("connectionId"):
+            by_key = self.state.settings.path_selector_accepts_keys  # R6: an id parameter may take ids only
+            return self.state.connection(tenant, query["connectionId"], by_key=by_key)
+        if query.get("connectionKey"):
+            return self.state.connection(tenant, query["connectionKey"])
         if by_integration:
             for name in ("integrationId", "integrationKey"):
                 if query.get(name):
@@ -230,7 +289,13 @@ def _names_an_integration(selector: str) -> bool:
 def membrane_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, MembraneError):
         raise exc
-    return error_response(exc)
+    response = error_response(exc)
+    parts = getattr(request.app.state, "sandbox", None)
+    if parts is not None and not parts.state.settings.error_types:
+        # R7: ErrorData's `type` is optional; this reading leaves it out of every Membrane error.
+        body = {k: v for k, v in exc.body().items() if k != "type"}
+        return JSONResponse(body, status_code=exc.status)
+    return response
 
 
 def route_not_found_handler(request: Request, exc: Exception) -> Response:

@@ -22,6 +22,9 @@ from jsonschema.exceptions import best_match  # pyright: ignore[reportUnknownVar
 
 from clevertap_mcp.sandbox.connector import ActionFailed, run_action
 from clevertap_mcp.sandbox.membrane.errors import ActionRunFailed, MembraneError
+from clevertap_mcp.sandbox.membrane.readings import input_schema_of
+from clevertap_mcp.sandbox.membrane.render import iso_time
+from clevertap_mcp.sandbox.membrane.run_logs import capturing
 from clevertap_mcp.sandbox.membrane.search import CatalogAction
 from clevertap_mcp.sandbox.membrane.state import Connection, MembraneState, require_usable
 from clevertap_mcp.sandbox.membrane.upstream import Upstream
@@ -89,7 +92,8 @@ async def execute(
 ) -> dict[str, Any]:
     """Run `action` through `conn`: `{output, actionRunId}`, or the Membrane error that stopped it."""
     credentials = require_usable(conn)
-    validated = validate_input(action.spec.input_schema, {} if raw_input is None else raw_input)
+    schema = input_schema_of(action.spec, state.settings)
+    validated = validate_input(schema, {} if raw_input is None else raw_input)
     base_url = upstream.base_url(credentials.region)
     run_id = state.next_run_id()
     logs: list[str] = []
@@ -100,13 +104,31 @@ async def execute(
         logs.append(message)
         _log.info("%s %s: %s", run_id, action.spec.key, message)
 
-    try:
-        output = await run_action(
-            action.spec.key, cast(dict[str, Any], validated), credentials, upstream.client, base_url, progress=progress
-        )
-    except ActionFailed as exc:
-        raise ActionRunFailed(exc.message, action_run_id=run_id, data=exc.data, logs=logs) from None
-    except MembraneError as exc:
-        exc.action_run_id = run_id
-        raise
+    log: dict[str, Any] = {
+        "id": run_id,
+        "actionId": action.id,
+        "actionKey": action.spec.key,
+        "connectionId": conn.id,
+        "input": validated,
+        "createdAt": iso_time(state.now()),
+    }
+    with capturing() as exchanges:
+        try:
+            output = await run_action(
+                action.spec.key,
+                cast(dict[str, Any], validated),
+                credentials,
+                upstream.client,
+                base_url,
+                progress=progress,
+            )
+        except ActionFailed as exc:
+            failed = ActionRunFailed(exc.message, action_run_id=run_id, data=exc.data, logs=logs)
+            state.run_logs.record(conn.tenant.id, {**log, "status": "failed", "error": failed.body()}, exchanges)
+            raise failed from None
+        except MembraneError as exc:
+            exc.action_run_id = run_id
+            state.run_logs.record(conn.tenant.id, {**log, "status": "failed", "error": exc.body()}, exchanges)
+            raise
+    state.run_logs.record(conn.tenant.id, {**log, "status": "success", "output": output}, exchanges)
     return {"output": output, "actionRunId": run_id}

@@ -215,9 +215,9 @@ class ActionCatalog:
                 frequency[stem] = frequency.get(stem, 0) + 1
         self._weight = {stem: math.log(1 + count / df) for stem, df in frequency.items()}
 
-    def find(self, id_or_key: str) -> CatalogAction:
+    def find(self, id_or_key: str, *, by_key: bool = True) -> CatalogAction:
         for action in self.actions:
-            if id_or_key in (action.id, action.spec.key):
+            if id_or_key == action.id or (by_key and id_or_key == action.spec.key):
                 return action
         raise NotFound(f"Action '{id_or_key}' was not found")
 

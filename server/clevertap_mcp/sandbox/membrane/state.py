@@ -29,9 +29,11 @@ from typing import Any
 
 import anyio
 
+from clevertap_mcp.sandbox.clevertap.regions import REGIONS
 from clevertap_mcp.sandbox.connector import CleverTapCredentials
 from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP, KnownApp, known_app_for, normalize_app_url
 from clevertap_mcp.sandbox.membrane.errors import ConnectionUnusable, MembraneError, NotFound
+from clevertap_mcp.sandbox.membrane.run_logs import RunLogs
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -51,6 +53,9 @@ __all__ = [
 
 DEMO_CREDENTIALS = CleverTapCredentials(DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION)
 CONNECT_DESCRIPTION = "Connect your CleverTap account to continue."
+CONNECT_INSTRUCTIONS = (
+    "Ask the user to connect CleverTap: request a connection link with POST /connection-requests and show it to them."
+)
 
 
 class ConnectionState(StrEnum):
@@ -68,6 +73,13 @@ class ClientAction:
     description: str
     ui_url: str | None = None
     agent_instructions: str | None = None
+
+
+# The connector variant that asks for the region first (settings.connect_asks_region).
+REGION_QUESTION = ClientAction(
+    "provide-input",
+    "Which region is the CleverTap account in? Give input.region, one of " + ", ".join(REGIONS) + ".",
+)
 
 
 @dataclass
@@ -93,6 +105,8 @@ class Connection:
     is_defunct: bool = False
     # GET polls still to answer BUILDING; None when nothing is scheduled.
     polls_left: int | None = None
+    # Values written with `PATCH /connections/{id}` (`input`), e.g. the region a provide-input asked for.
+    input: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def connected(self) -> bool:
@@ -172,10 +186,12 @@ class ChangeFeed:
 CONNECTION_FILTERS = ("integrationId", "integrationKey", "connectorId", "externalAppId")
 
 
-def _app_field(conn: Connection, name: str) -> str | None:
+def _app_field(conn: Connection, name: str, settings: SandboxSettings) -> str | None:
     app = conn.app
     if app is None:
         return None
+    if name in ("integrationId", "integrationKey") and not settings.ensure_sets_integration:
+        return None  # R2: a connection made by ensure need not belong to any integration
     return {
         "integrationId": app.integration_id,
         "integrationKey": app.integration_key,
@@ -195,6 +211,7 @@ class MembraneState:
         self._tenants: dict[str, Tenant] = {}
         self._connections: dict[str, Connection] = {}
         self._runs = 0
+        self.run_logs = RunLogs()
 
     def reset(self) -> None:
         """Back to the empty world; parked long-polls wake and find their connection gone."""
@@ -238,15 +255,16 @@ class MembraneState:
         return [
             conn
             for conn in self.connections(tenant)
-            if all(value == _app_field(conn, name) for name, value in filters.items())
+            if all(value == _app_field(conn, name, self.settings) for name, value in filters.items())
             and (connected is None or conn.connected is connected)
             and needle in conn.name.lower()
         ]
 
-    def connection(self, tenant: Tenant, selector: str) -> Connection:
-        """A tenant's connection by id or key; another tenant's is as unknown as a missing one (§7)."""
+    def connection(self, tenant: Tenant, selector: str, *, by_key: bool = True) -> Connection:
+        """A tenant's connection by id, or key unless `by_key` is False; another tenant's is as unknown as a missing
+        one (§7)."""
         for conn in self.connections(tenant):
-            if selector in (conn.id, conn.key):
+            if selector == conn.id or (by_key and selector == conn.key):
                 return conn
         raise NotFound(f"Connection '{selector}' was not found")
 
@@ -259,7 +277,9 @@ class MembraneState:
         matches = [
             conn
             for conn in self.connections(tenant)
-            if conn.app is not None and selector in (conn.app.integration_key, conn.app.integration_id)
+            if conn.app is not None
+            and self.settings.ensure_sets_integration
+            and selector in (conn.app.integration_key, conn.app.integration_id)
         ]
         if len(matches) > 1:
             raise MembraneError(f"Integration '{selector}' has {len(matches)} connections: select one by id")
@@ -300,11 +320,34 @@ class MembraneState:
             self._set(conn, ConnectionState.SETUP_FAILED, errors=[{"type": "configuration", "message": message}])
         elif self.settings.auto_connect:
             self.connect(conn, DEMO_CREDENTIALS)
+        elif self.settings.connect_asks_region:
+            self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=REGION_QUESTION)
         else:
             self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=self.connect_action(conn))
 
+    def provide_input(self, conn: Connection, values: Mapping[str, Any]) -> Connection:
+        """`PATCH /connections/{id}`: the values a `provide-input` clientAction asked for. A region moves a
+        connection that asked for it on to its connect link."""
+        region = values.get("region")
+        if region is not None and region not in REGIONS:
+            raise MembraneError(f"'region' must be one of {', '.join(REGIONS)}", data={"field": "region"})
+        conn.input.update(values)
+        asked = conn.client_action
+        if asked is not None and asked.type == "provide-input" and region is not None:
+            self._set(conn, ConnectionState.CLIENT_ACTION_REQUIRED, client_action=self.connect_action(conn))
+        return conn
+
+    def connect_link(self, conn: Connection) -> str:
+        return f"{self.connect_url}/{conn.id}"
+
     def connect_action(self, conn: Connection) -> ClientAction:
-        return ClientAction("connect", CONNECT_DESCRIPTION, ui_url=f"{self.connect_url}/{conn.id}")
+        """The connect clientAction as `client_action_link` has Membrane send it (R3)."""
+        shape = self.settings.client_action_link
+        if shape == "agent_instructions":
+            return ClientAction("connect", CONNECT_DESCRIPTION, agent_instructions=CONNECT_INSTRUCTIONS)
+        if shape == "bare":
+            return ClientAction("connect", CONNECT_DESCRIPTION)
+        return ClientAction("connect", CONNECT_DESCRIPTION, ui_url=self.connect_link(conn))
 
     def connect(self, conn: Connection, credentials: CleverTapCredentials) -> Connection:
         """Store verified credentials: the connection becomes READY and its waiters wake."""
@@ -369,5 +412,6 @@ class MembraneState:
 
         A connection building on the poll schedule answers at once: each poll is its unit of build time.
         """
-        if conn.state is ConnectionState.BUILDING and conn.polls_left is None:
+        held = conn.state is ConnectionState.BUILDING and conn.polls_left is None
+        if held or (self.settings.long_poll_holds_for_user and conn.state is ConnectionState.CLIENT_ACTION_REQUIRED):
             await self.changes.wait(conn.id, seconds)

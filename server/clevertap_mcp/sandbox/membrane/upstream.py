@@ -35,6 +35,7 @@ from starlette.types import ASGIApp
 
 from clevertap_mcp.sandbox.clevertap.regions import REGION_ALIASES, REGIONS
 from clevertap_mcp.sandbox.connector import CleverTapCredentials, clevertap_base_url
+from clevertap_mcp.sandbox.membrane import run_logs
 from clevertap_mcp.sandbox.membrane.errors import MembraneError
 
 __all__ = [
@@ -169,7 +170,12 @@ class Upstream:
     async def opened(self, app: ASGIApp) -> AsyncGenerator[None]:
         transport = self._transport_factory(app) if self._transport_factory is not None else None
         # trust_env=False: proxy variables of the environment must never route sandbox traffic off the machine.
-        async with httpx2.AsyncClient(transport=transport, timeout=OUTBOUND_TIMEOUT_SECONDS, trust_env=False) as client:
+        async with httpx2.AsyncClient(
+            transport=transport,
+            timeout=OUTBOUND_TIMEOUT_SECONDS,
+            trust_env=False,
+            event_hooks={"response": [run_logs.on_response]},
+        ) as client:
             self._client = client
             try:
                 yield
