@@ -16,7 +16,7 @@ from mcp import Client
 from clevertap_mcp import search_shape
 from clevertap_mcp.results import compact_schema
 from clevertap_mcp.sandbox.connector.catalog import ACTIONS, ActionSpec
-from clevertap_mcp.sandbox.membrane.readings import input_schema_of
+from clevertap_mcp.sandbox.membrane.readings import input_schema_of, spec_description
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
@@ -68,10 +68,9 @@ async def test_searching_an_actions_key_answers_its_whole_input_schema_first(
         ok(await call(client, "ensure_connection"))
         found = await _search(client, spec.key)
     assert found[0]["key"] == spec.key
-    assert (
-        found[0]["input_schema"] == input_schema_of(spec, SandboxSettings())
-        and found[0]["description"] == spec.description
-    )
+    assert found[0]["input_schema"] == input_schema_of(spec, SandboxSettings()) and found[0][
+        "description"
+    ] == spec_description(spec, SandboxSettings())
 
 
 async def test_searching_the_id_of_an_action_a_search_showed_answers_that_action_alone_and_whole(
