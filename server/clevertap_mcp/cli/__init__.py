@@ -88,6 +88,18 @@ def _add_commands(sub: Any) -> None:
     )
     config.set_defaults(command_module="config")
 
+    login = sub.add_parser("login", help="sign in to Membrane in a browser; the server then uses that sign-in")
+    login.add_argument("--no-browser", action="store_true", help="print the URL and paste the result back (headless)")
+    login.add_argument(
+        "--from-membrane-cli",
+        action="store_true",
+        help="import `membrane credentials --json` (stores a workspace secret)",
+    )
+    login.add_argument("--timeout", type=float, default=300, metavar="SECONDS", help="how long to wait (default 300)")
+    login.set_defaults(command_module="login")
+    logout = sub.add_parser("logout", help="revoke and delete the stored Membrane sign-in")
+    logout.set_defaults(command_module="logout")
+
     sandbox = sub.add_parser("sandbox", help="serve the sandbox's Membrane API alone over HTTP")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=SANDBOX_DEFAULT_PORT)
