@@ -6,12 +6,16 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 
 from clevertap_mcp.sandbox.settings import DEMO_OAUTH_EMAIL, DEMO_OAUTH_PASSWORD, DEMO_TENANT_KEY, DEMO_WORKSPACE_KEY
+from clevertap_mcp.signin.flow import PendingSignIn, complete
+from clevertap_mcp.signin.oauth import OAuthClient
+from clevertap_mcp.signin.store import SignIn, TokenStore
 
 REDIRECT_URI = "http://127.0.0.1:5555/callback"
 
@@ -88,3 +92,20 @@ async def tokens(http: httpx2.AsyncClient, auth: Authorization, **signin: Any) -
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def browser_signin(authorize_url: str, *, password: str = DEMO_OAUTH_PASSWORD) -> httpx2.Response:
+    """A person on another machine: open the authorize URL, sign in, and stop at the redirect (not followed)."""
+    parts = urlsplit(authorize_url)
+    params = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    async with httpx2.AsyncClient(base_url=f"{parts.scheme}://{parts.netloc}", trust_env=False) as http:
+        auth = Authorization(params["client_id"], "", params)
+        return await sign_in(http, auth, password=password)
+
+
+async def signed_in_store(api_url: str, directory: Path) -> tuple[TokenStore, SignIn]:
+    """A token store holding a fresh sign-in to the sandbox at `api_url`, made through the real flow."""
+    store = TokenStore(directory, use_keyring="file")
+    pending = await PendingSignIn.start(OAuthClient(api_url), REDIRECT_URI)
+    code = pending.code_from(redirected_params(await browser_signin(pending.url)))
+    return store, await complete(pending, code, store)
