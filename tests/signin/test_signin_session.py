@@ -16,10 +16,10 @@ from clevertap_mcp.config import settings_from_env
 from clevertap_mcp.membrane.auth import OAuthToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.signin.store import StoreError, TokenStore
-from oauth_support import signed_in_store
 
 from helpers import call, control, error_text, mcp_client, ok
 from leakcheck import WRITTEN
+from oauth_support import signed_in_store
 
 pytestmark = pytest.mark.anyio
 

@@ -10,9 +10,9 @@ import pytest
 from clevertap_mcp.sandbox.app import parts_of
 from clevertap_mcp.sandbox.membrane.oauth_routes import SCOPE_ERROR
 from clevertap_mcp.sandbox.settings import DEMO_TENANT_KEY, DEMO_WORKSPACE_KEY, SandboxSettings
-from oauth_support import challenge_of, redirected_params, register, sign_in, start, tokens
 
 from helpers import in_process_sandbox
+from oauth_support import challenge_of, redirected_params, register, sign_in, start, tokens
 
 pytestmark = pytest.mark.anyio
 
