@@ -21,6 +21,7 @@ from clevertap_mcp.membrane.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from clevertap_mcp.sandbox.settings import SandboxSettings
+    from clevertap_mcp.signin.store import TokenStore
 
 DEFAULT_APP_URL = "clevertap.com"
 
@@ -72,6 +73,8 @@ class Settings:
     read_only: bool = False
     confirm: ConfirmMode = DEFAULT_CONFIRM_MODE
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
+    # With no credential at all: where a sign-in offered by the first tool call is kept (signin_offer.py).
+    sign_in_store: TokenStore | None = None
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -147,7 +150,21 @@ def settings_from_env(env: Mapping[str, str], *, sandbox: SandboxSettings | None
     url_problem = api_url_problem(api_url)
     if url_problem is not None:
         token_source, problem = None, url_problem
-    return Settings(api_url=api_url, token_source=token_source, credentials_problem=problem)
+    return Settings(
+        api_url=api_url,
+        token_source=token_source,
+        credentials_problem=problem,
+        sign_in_store=_sign_in_store(env) if problem == NO_CREDENTIALS else None,
+    )
+
+
+def _sign_in_store(env: Mapping[str, str]) -> TokenStore | None:
+    from clevertap_mcp.signin.store import StoreError, store_from_env
+
+    try:
+        return store_from_env(env)
+    except StoreError:
+        return None
 
 
 def with_safety(

@@ -192,10 +192,23 @@ class AppState:
     # Safety settings (config.with_safety): only reads run; when to ask the user before deletes, stops and sends.
     read_only: bool = False
     confirm: ConfirmMode = DEFAULT_CONFIRM_MODE
+    # stdio with no credentials: the first tool call offers a sign-in (signin_offer.SignInOffer).
+    sign_in_offer: Any = None
     _server_caller: Caller = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._server_caller = Caller(self.client)
+
+    def use_client(self, client: MembraneClient) -> None:
+        """The server's own client from now on (a sign-in completed while serving)."""
+        self.client = client
+        self._server_caller.client = client
+        self.credentials_problem = None
+
+    @staticmethod
+    def serves_own_credentials() -> bool:
+        """The current call acts with the server's own credentials (stdio, in memory), not a request's token."""
+        return _request_credentials.get() is None
 
     def _caller(self) -> Caller | str:
         """The current request's caller, or why it may not act."""

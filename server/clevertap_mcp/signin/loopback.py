@@ -8,6 +8,7 @@ nothing, so a stray request (a favicon, a port scan) cannot end or spoil the sig
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from html import escape
 from types import TracebackType
 from typing import Self
@@ -32,9 +33,14 @@ class LoopbackReceiver:
     """`async with LoopbackReceiver(state) as receiver:` listens; `receiver.redirect_uri`; `await receiver.wait()`."""
 
     def __init__(
-        self, state: str, *, done_text: str = "You can close this tab and return to where you started."
+        self,
+        state: str,
+        *,
+        done_text: str = "You can close this tab and return to where you started.",
+        on_arrival: Callable[[], None] | None = None,
     ) -> None:
         self._state = state
+        self._on_arrival = on_arrival  # runs before the browser gets its page: whoever waits knows first
         self._done_text = done_text
         self._listener: Listener[SocketStream] | None = None
         self._result: dict[str, str] | None = None
@@ -97,6 +103,8 @@ class LoopbackReceiver:
                 await self._answer(stream, 404, "Not found", "This is not the sign-in you started.")
                 return
             self._result = query
+            if self._on_arrival is not None:
+                self._on_arrival()
             if "error" in query:
                 reason = query.get("error_description") or query["error"]
                 await self._answer(stream, 200, "Sign-in cancelled", f"Membrane said: {reason}")
