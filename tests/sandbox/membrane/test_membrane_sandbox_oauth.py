@@ -7,7 +7,6 @@ from typing import Any
 import httpx2
 import pytest
 
-from clevertap_mcp.sandbox.app import parts_of
 from clevertap_mcp.sandbox.membrane.oauth_routes import SCOPE_ERROR
 from clevertap_mcp.sandbox.settings import DEMO_TENANT_KEY, DEMO_WORKSPACE_KEY, SandboxSettings
 
@@ -131,10 +130,10 @@ async def test_cancel_sends_access_denied_back_with_the_state() -> None:
 
 
 async def test_expired_access_token_gets_401_and_a_refresh_rotates_the_refresh_token() -> None:
-    async with in_process_sandbox(SandboxSettings(oauth_access_token_ttl=60)) as (app, http):
+    async with in_process_sandbox(SandboxSettings(oauth_access_token_ttl=60)) as (_, http):
         auth = await start(http)
         first = await tokens(http, auth)
-        parts_of(app).oauth.skew += 61  # type: ignore[union-attr]
+        await http.post("/_sandbox/oauth/advance", json={"seconds": 61})
         expired = await http.get("/connections", headers=bearer(first["access_token"]))
         renewed = (await refresh(http, auth.client_id, first["refresh_token"])).json()
         works = await http.get("/connections", headers=bearer(renewed["access_token"]))
@@ -210,3 +209,31 @@ async def test_the_control_plane_lists_sign_ins_without_tokens_and_advances_the_
 def test_the_challenge_helper_is_rfc_7636s_example() -> None:
     # RFC 7636 Appendix B.
     assert challenge_of("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+async def test_an_authorization_code_expires_after_its_lifetime() -> None:
+    async with in_process_sandbox(SandboxSettings(oauth_code_ttl=30)) as (_, http):
+        auth = await start(http)
+        code = redirected_params(await sign_in(http, auth))["code"]
+        await http.post("/_sandbox/oauth/advance", json={"seconds": 31})
+        late = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": auth.params["redirect_uri"],
+                "client_id": auth.client_id,
+                "code_verifier": auth.verifier,
+            },
+        )
+    assert late.json()["error"] == "invalid_grant"
+
+
+async def test_a_reset_forgets_clients_and_sign_ins() -> None:
+    async with in_process_sandbox() as (_, http):
+        answer = await tokens(http, await start(http))
+        await http.post("/_sandbox/reset")
+        listed = await http.get("/connections", headers=bearer(answer["access_token"]))
+        sign_ins = (await http.get("/_sandbox/oauth/sign-ins")).json()
+    assert listed.status_code == 401
+    assert sign_ins == {"items": []}
