@@ -32,6 +32,7 @@ __all__ = [
 CLIENT_NAME = "clevertap-mcp"
 SCOPE = "tenant"
 TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class SignInError(Exception):
@@ -115,7 +116,7 @@ class OAuthClient:
     def _http(self) -> httpx2.AsyncClient:
         return httpx2.AsyncClient(
             transport=self._transport,
-            timeout=TIMEOUT_SECONDS,
+            timeout=httpx2.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
             headers={"user-agent": f"clevertap-mcp/{__version__}", "accept": "application/json"},
             follow_redirects=False,
         )
