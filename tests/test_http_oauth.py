@@ -23,7 +23,7 @@ from clevertap_mcp.http import HttpSettings, build_http_app
 from clevertap_mcp.http_auth import collapse_scope
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import call, control, demo_token, ok
+from helpers import call, control, demo_token, error_text, ok
 from oauth_support import browser_signin
 
 pytestmark = pytest.mark.anyio
@@ -162,3 +162,27 @@ async def test_the_authorize_proxy_collapses_a_scope_list_before_membrane_sees_i
 )
 def test_one_scope_is_kept_and_tenant_wins(asked: str, sent: str) -> None:
     assert collapse_scope(asked) == sent
+
+
+async def test_when_membrane_refuses_a_callers_expired_token_the_next_request_makes_the_client_renew_it(
+    sandbox_factory: Callable[..., SandboxServer],
+) -> None:
+    sandbox = sandbox_factory(auto_connect=True)
+    person, storage = Person(), MemoryStorage()
+    async with (
+        http_server(sandbox) as url,
+        httpx2.AsyncClient(auth=provider(url, person, storage), timeout=30) as http,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+    ):
+        with anyio.fail_after(30):
+            ok(await call(client, "ensure_connection"))
+            first = storage.tokens
+            await control(sandbox, "POST", "/oauth/advance", {"seconds": 3601})
+            refused = error_text(await call(client, "ensure_connection"))
+            again = ok(await call(client, "ensure_connection"))
+    assert "401" in refused
+    assert again["state"] == "READY"
+    assert first is not None and storage.tokens is not None
+    assert storage.tokens.access_token != first.access_token  # renewed by the SDK after the server's 401
+    # The Python SDK (2.3) answers a 401 by authorizing again rather than refreshing: the person is asked once more.
+    assert len(person.authorize_urls) == 2

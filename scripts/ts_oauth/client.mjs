@@ -1,11 +1,13 @@
 // The official TypeScript MCP SDK's OAuth client against the HTTP server (MCP authorization) and the sandbox's
 // Membrane: discovery from the 401, dynamic registration, PKCE, the sign-in page (filled in as a person would), the
-// token, then the tools. Usage: node client.mjs <mcp url> <sandbox email> <sandbox password>. Prints one JSON line.
+// token, then the tools; then Membrane's clock moves past the token's expiry, and the client must renew it with its
+// refresh token after the server's 401, without asking the person again.
+// Usage: node client.mjs <mcp url> <sandbox email> <sandbox password> <sandbox url>. Prints one JSON line.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 
-const [mcpUrl, email, password] = process.argv.slice(2);
+const [mcpUrl, email, password, sandboxUrl] = process.argv.slice(2);
 const REDIRECT = "http://127.0.0.1:5555/callback";
 
 class MemoryProvider {
@@ -80,5 +82,16 @@ const ensured = await client.callTool({ name: "ensure_connection", arguments: {}
 report.state = ensured.structuredContent?.state;
 const found = await client.callTool({ name: "search_actions", arguments: { intent: "how many users are online now" } });
 report.firstAction = found.structuredContent?.actions?.[0]?.key;
+
+const before = provider.saved.access_token;
+const authorizeCalls = provider.authorizeUrl;
+provider.authorizeUrl = undefined;
+await fetch(`${sandboxUrl}/_sandbox/oauth/advance`, { method: "POST", body: JSON.stringify({ seconds: 3601 }) });
+const refused = await client.callTool({ name: "ensure_connection", arguments: {} });
+report.expiredCallIsError = refused.isError === true;
+const renewed = await client.callTool({ name: "ensure_connection", arguments: {} });
+report.stateAfterRenewal = renewed.structuredContent?.state;
+report.renewedWithoutPerson = provider.saved.access_token !== before && provider.authorizeUrl === undefined;
+provider.authorizeUrl = authorizeCalls;
 await client.close();
 console.log(JSON.stringify(report));

@@ -44,7 +44,7 @@ from clevertap_mcp import __version__, logs, redaction
 from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, settings_from_env
 from clevertap_mcp.http_auth import OAUTH_MODES, ProtectedResource
 from clevertap_mcp.server import TransportFactory, build_server
-from clevertap_mcp.state import RequestCredentials, request_credentials
+from clevertap_mcp.state import RequestCredentials, request_credentials, token_rejected
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +255,12 @@ class HttpApp:
         credentials = RequestCredentials.from_authorization(Headers(scope=scope).get("authorization"))
         if self._oauth is not None and self._token_needed and credentials.token is None and credentials.problem is None:
             challenge = self._oauth.challenge(scope, "Sign in with Membrane: this server needs your Membrane token.")
+            await challenge(scope, receive, send)
+            return
+        if self._oauth is not None and credentials.token is not None and token_rejected(credentials.token):
+            challenge = self._oauth.challenge(
+                scope, "Membrane refused this token (expired or revoked): renew it.", invalid_token=True
+            )
             await challenge(scope, receive, send)
             return
         if credentials.token is None:

@@ -4,6 +4,7 @@ authorization server (membrane-api.md §11 "Signing in").
     GET /.well-known/oauth-protected-resource[/mcp]   {resource, authorization_servers: [Membrane], scopes_supported:
                                                       ["tenant"], bearer_methods_supported: ["header"]}
     POST /mcp without a token, when a token is needed  401, WWW-Authenticate: Bearer resource_metadata="…", scope="tenant"
+    POST /mcp with a token Membrane has refused         the same 401, error="invalid_token": the client renews it
     GET /.well-known/oauth-authorization-server        Membrane's endpoints, authorize through /oauth/authorize here
     GET /oauth/authorize                               302 to Membrane's, with the scope collapsed to one value
 
@@ -56,8 +57,10 @@ class ProtectedResource:
     def metadata_url(self, scope: Scope) -> str:
         return f"{self._origin(scope)}{RESOURCE_METADATA_PATH}{self._mcp_path}"
 
-    def challenge(self, scope: Scope, description: str) -> Response:
-        header = f'Bearer resource_metadata="{self.metadata_url(scope)}", scope="{SCOPE}"'
+    def challenge(self, scope: Scope, description: str, *, invalid_token: bool = False) -> Response:
+        """401 naming this resource's metadata and the one scope (RFC 9728 §5.1; RFC 6750 §3 for a refused token)."""
+        error = 'error="invalid_token", ' if invalid_token else ""
+        header = f'Bearer {error}resource_metadata="{self.metadata_url(scope)}", scope="{SCOPE}"'
         body = {"error": "invalid_token", "error_description": description}
         return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": header})
 

@@ -8,6 +8,7 @@ remembered connection, so tools never need to know which transport they run on a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Generator
@@ -72,6 +73,22 @@ _request_credentials: ContextVar[RequestCredentials | None] = ContextVar(
 def _token_key(token: str) -> str:
     """A digest standing for a bearer token, so the token itself is kept nowhere it is used as a key."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Digests of callers' tokens Membrane answered 401 (HTTP): the next request carrying one gets a 401 challenge instead,
+# so a host's OAuth client renews it (http_auth.py). Bounded; oldest out first.
+MAX_REJECTED_TOKENS = 4096
+_rejected: OrderedDict[str, None] = OrderedDict()
+
+
+def _mark_rejected(key: str) -> None:
+    _rejected[key] = None
+    while len(_rejected) > MAX_REJECTED_TOKENS:
+        _rejected.popitem(last=False)
+
+
+def token_rejected(token: str) -> bool:
+    return _token_key(token) in _rejected
 
 
 def current_caller_key() -> str:
@@ -155,7 +172,9 @@ class TokenCallers:
         if self._transport is None:
             made = self._make_transport() if self._make_transport is not None else None
             self._transport = made if made is not None else httpx2.AsyncHTTPTransport()
-        source = StaticToken(token, origin="the request's Authorization header")
+        source = StaticToken(
+            token, origin="the request's Authorization header", on_rejected=functools.partial(_mark_rejected, key)
+        )
         caller = Caller(
             MembraneClient(self._api_url, source, transport=_SharedTransport(self._transport), retry=self._retry),
             token=source,

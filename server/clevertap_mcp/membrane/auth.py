@@ -41,15 +41,19 @@ class TokenSource(Protocol):
 class StaticToken:
     """A bearer token from the environment (MEMBRANE_TOKEN / MEMBRANE_ACCESS_TOKEN); never refreshed."""
 
-    def __init__(self, value: str, *, origin: str) -> None:
+    def __init__(self, value: str, *, origin: str, on_rejected: Callable[[], None] | None = None) -> None:
         self._value = value
         self._origin = origin
+        # Told when Membrane answers 401 to it (http.py then asks an OAuth caller for a fresh one).
+        self._on_rejected = on_rejected
         redaction.register(value)
 
     def token(self) -> str:
         return self._value
 
     def invalidate(self) -> bool:
+        if self._on_rejected is not None:
+            self._on_rejected()
         return False
 
     def forget(self) -> None:
