@@ -58,6 +58,7 @@ class SignInOffer:
         self._tasks = task_group
         self._on_signed_in = on_signed_in
         self._pending: PendingSignIn | None = None
+        self._waiting: anyio.CancelScope | None = None  # the pending link's wait for the browser
         self._started = 0.0
         self._done = anyio.Event()
         self._completing = False
@@ -67,6 +68,8 @@ class SignInOffer:
     async def _link(self) -> str:
         if self._pending is not None and time.monotonic() - self._started < LINK_LIFETIME_SECONDS:
             return self._pending.url
+        if self._waiting is not None:
+            self._waiting.cancel()  # an expired link's listener goes; only the newest link signs in
         state = secrets.token_urlsafe(16)
         receiver = LoopbackReceiver(
             state, done_text="You can close this tab and return to your assistant.", on_arrival=self._arrived
@@ -78,23 +81,28 @@ class SignInOffer:
             await receiver.__aexit__(None, None, None)
             raise
         self._pending, self._started, self._done = pending, time.monotonic(), anyio.Event()
-        self._tasks.start_soon(self._wait_for_browser, receiver, pending, self._done)
+        self._waiting = anyio.CancelScope()
+        self._tasks.start_soon(self._wait_for_browser, receiver, pending, self._done, self._waiting)
         return pending.url
 
     def _arrived(self) -> None:
         self._completing = True
 
-    async def _wait_for_browser(self, receiver: LoopbackReceiver, pending: PendingSignIn, done: anyio.Event) -> None:
+    async def _wait_for_browser(
+        self, receiver: LoopbackReceiver, pending: PendingSignIn, done: anyio.Event, scope: anyio.CancelScope
+    ) -> None:
         try:
-            answer = await receiver.wait()
-            sign_in = await complete(pending, pending.code_from(answer), self._store)
-            self._on_signed_in(token_source_for(sign_in, self._store))
-            self.signed_in = True
-            logger.info("Signed in to Membrane as %s", sign_in.who())
+            with scope:
+                answer = await receiver.wait()
+                sign_in = await complete(pending, pending.code_from(answer), self._store)
+                self._on_signed_in(token_source_for(sign_in, self._store))
+                self.signed_in = True
+                logger.info("Signed in to Membrane as %s", sign_in.who())
         except (SignInError, StoreError) as exc:
             self._failure = str(exc)
         finally:
-            await receiver.__aexit__(None, None, None)
+            with anyio.CancelScope(shield=True):
+                await receiver.__aexit__(None, None, None)
             if self._pending is pending:
                 self._pending = None
             self._completing = False

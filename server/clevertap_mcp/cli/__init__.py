@@ -3,6 +3,7 @@
 clevertap-mcp [--sandbox [--sandbox-auto-connect] [--sandbox-seed N] [--sandbox-profiles N] [--sandbox-clock T]]
               [-v|-vv]
 clevertap-mcp --transport http [--host 127.0.0.1] [--port 8000] [--workers N] [--require-client-token] ... (http.py)
+clevertap-mcp login [--no-browser | --from-membrane-cli]; clevertap-mcp logout   (docs/sign-in.md)
 clevertap-mcp sandbox [--host 127.0.0.1] [--port 8787] [--auto-connect] [--seed N] [--profiles N] [--clock T]
                       [--set NAME=VALUE ...]
 
