@@ -75,7 +75,9 @@ async def test_all_is_well_with_a_ready_connection_and_every_line_is_a_check(san
 async def test_without_credentials_it_names_the_variables_to_set() -> None:
     code, lines = await doctor({})
     assert code == 1
-    assert lines[-1].startswith("✗ Credentials: none set — fix: set MEMBRANE_TOKEN, or MEMBRANE_WORKSPACE_KEY and ")
+    assert lines[-1].startswith(
+        "✗ Credentials: none set — fix: run `clevertap-mcp login` (a browser sign-in), or set MEMBRANE_TOKEN, or MEMBRANE_WORKSPACE_KEY and "
+    )
 
 
 async def test_a_key_without_its_secret_is_named() -> None:

@@ -173,12 +173,17 @@ async def test_a_server_without_credentials_tells_token_less_callers_to_send_the
     sandbox_factory: Any,
 ) -> None:
     sandbox: SandboxServer = sandbox_factory(auto_connect=True)
-    async with http_server(sandbox, server_credentials=False) as url:
+    # With OAuth off (CLEVERTAP_MCP_OAUTH=off) the tools say it; by default the 401 does (test_http_oauth.py).
+    async with http_server(sandbox, HttpSettings(oauth="off"), server_credentials=False) as url:
         with anyio.fail_after(30):
             async with http_client(url) as client:
                 assert "Authorization: Bearer" in error_text(await call(client, "ensure_connection"))
             async with http_client(url, tenant_token("tenant-c")) as client:
                 assert ok(await call(client, "ensure_connection"))["state"] == "READY"
+    async with http_server(sandbox, server_credentials=False) as url, httpx2.AsyncClient() as http:
+        refused = await http.post(f"{url}/mcp", json=PING, headers=MCP_HEADERS)
+    assert refused.status_code == 401
+    assert "resource_metadata=" in refused.headers["www-authenticate"]
 
 
 async def test_a_malformed_authorization_header_gets_an_actionable_error(sandbox: SandboxServer) -> None:

@@ -1,7 +1,8 @@
 """Settings of the stdio server: command-line flags, then the environment, resolved once, here.
 
-Credentials (membrane-api.md §2.5, the SDK's precedence): a workspace key and secret (plus an optional tenant key)
-mint tokens; otherwise MEMBRANE_TOKEN, then MEMBRANE_ACCESS_TOKEN, is used as is. The base URL is
+Credentials (membrane-api.md §2.5, the SDK's precedence; the table is docs/sign-in.md): a workspace key and secret
+(plus an optional tenant key) mint tokens; otherwise MEMBRANE_TOKEN, then MEMBRANE_ACCESS_TOKEN, is used as is;
+otherwise the sign-in `clevertap-mcp login` stored for the API URL (signin/). The base URL is
 MEMBRANE_API_URL, then MEMBRANE_API_URI, then Membrane's public API. With no credential the server still starts,
 so a host can list its tools, and every tool answers with `credentials_problem`.
 """
@@ -20,11 +21,13 @@ from clevertap_mcp.membrane.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from clevertap_mcp.sandbox.settings import SandboxSettings
+    from clevertap_mcp.signin.store import TokenStore
 
 DEFAULT_APP_URL = "clevertap.com"
 
 NO_CREDENTIALS = (
-    "No Membrane credentials are configured, so nothing was sent. Set MEMBRANE_TOKEN (a Membrane API token), or "
+    "No Membrane credentials are configured, so nothing was sent. Sign in with `clevertap-mcp login` (a browser "
+    "sign-in; no key to paste), or set MEMBRANE_TOKEN (a Membrane API token), or "
     "MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET (plus MEMBRANE_TENANT_KEY for a tenant token), in this "
     "server's environment (the \"env\" block of the MCP host's config), then restart the server; or start it with "
     "--sandbox to try it against the built-in offline sandbox."
@@ -70,6 +73,8 @@ class Settings:
     read_only: bool = False
     confirm: ConfirmMode = DEFAULT_CONFIRM_MODE
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
+    # With no credential at all: where a sign-in offered by the first tool call is kept (signin_offer.py).
+    sign_in_store: TokenStore | None = None
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -123,6 +128,16 @@ def resolve_credentials(env: Mapping[str, str]) -> tuple[TokenSource | None, str
     return None, NO_CREDENTIALS
 
 
+def resolve_stored(env: Mapping[str, str], api_url: str) -> tuple[TokenSource | None, str | None]:
+    """The sign-in `clevertap-mcp login` stored for `api_url`, when the environment sets no credential."""
+    from clevertap_mcp.signin.session import stored_token_source
+
+    source, problem = stored_token_source(env, api_url)
+    if source is None and problem is None:
+        return None, NO_CREDENTIALS
+    return source, problem
+
+
 def settings_from_env(env: Mapping[str, str], *, sandbox: SandboxSettings | None = None) -> Settings:
     if sandbox is not None:
         # The sandbox's own demo workspace; the real environment's credentials are never sent to it.
@@ -130,10 +145,26 @@ def settings_from_env(env: Mapping[str, str], *, sandbox: SandboxSettings | None
         return Settings(api_url="", token_source=demo, sandbox=sandbox)
     api_url = resolve_api_url(env)
     token_source, problem = resolve_credentials(env)
+    if token_source is None and problem == NO_CREDENTIALS:
+        token_source, problem = resolve_stored(env, api_url)
     url_problem = api_url_problem(api_url)
     if url_problem is not None:
         token_source, problem = None, url_problem
-    return Settings(api_url=api_url, token_source=token_source, credentials_problem=problem)
+    return Settings(
+        api_url=api_url,
+        token_source=token_source,
+        credentials_problem=problem,
+        sign_in_store=_sign_in_store(env) if problem == NO_CREDENTIALS else None,
+    )
+
+
+def _sign_in_store(env: Mapping[str, str]) -> TokenStore | None:
+    from clevertap_mcp.signin.store import StoreError, store_from_env
+
+    try:
+        return store_from_env(env)
+    except StoreError:
+        return None
 
 
 def with_safety(

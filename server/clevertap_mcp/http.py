@@ -33,6 +33,7 @@ from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
@@ -41,8 +42,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clevertap_mcp import __version__, http_guard, logs, redaction
 from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, safety_env, settings_from_env, with_safety
+from clevertap_mcp.http_auth import OAUTH_MODES, ProtectedResource
 from clevertap_mcp.server import TransportFactory, build_server
-from clevertap_mcp.state import RequestCredentials, request_credentials
+from clevertap_mcp.state import RequestCredentials, request_credentials, token_rejected
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ ENV_RESULTS_DIR = "CLEVERTAP_MCP_RESULTS_DIR"
 ENV_HEADER_TIMEOUT = "CLEVERTAP_MCP_HEADER_TIMEOUT"
 ENV_BODY_TIMEOUT = "CLEVERTAP_MCP_BODY_TIMEOUT"
 ENV_MAX_CONNECTIONS = "CLEVERTAP_MCP_MAX_CONNECTIONS"
+ENV_OAUTH = "CLEVERTAP_MCP_OAUTH"
+ENV_PUBLIC_URL = "CLEVERTAP_MCP_PUBLIC_URL"
 
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -96,6 +100,11 @@ class HttpSettings:
     header_timeout: float = http_guard.DEFAULT_HEADER_TIMEOUT
     body_timeout: float = http_guard.DEFAULT_BODY_TIMEOUT
     max_connections: int = http_guard.DEFAULT_MAX_CONNECTIONS
+    # MCP authorization (http_auth.py): "on" answers token-less requests 401 with OAuth discovery; "auto" does so
+    # only when token-less requests could not work anyway (no credentials of the server's own).
+    oauth: str = "auto"
+    # The address clients use to reach this server, for the OAuth metadata (default: from each request's Host).
+    public_url: str = ""
 
     def transport_security(self) -> TransportSecuritySettings:
         hosts: list[str] = list(LOOPBACK_HOSTS)
@@ -126,6 +135,8 @@ class HttpSettings:
             ENV_HEADER_TIMEOUT: repr(self.header_timeout),
             ENV_BODY_TIMEOUT: repr(self.body_timeout),
             ENV_MAX_CONNECTIONS: str(self.max_connections),
+            ENV_OAUTH: self.oauth,
+            ENV_PUBLIC_URL: self.public_url,
         }
 
     @classmethod
@@ -145,6 +156,8 @@ class HttpSettings:
             "header_timeout": _seconds(env, ENV_HEADER_TIMEOUT, http_guard.DEFAULT_HEADER_TIMEOUT),
             "body_timeout": _seconds(env, ENV_BODY_TIMEOUT, http_guard.DEFAULT_BODY_TIMEOUT),
             "max_connections": _int(env, ENV_MAX_CONNECTIONS, http_guard.DEFAULT_MAX_CONNECTIONS, minimum=1),
+            "oauth": env.get(ENV_OAUTH, "").strip().lower() or "auto",
+            "public_url": env.get(ENV_PUBLIC_URL, "").strip(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # pyright: ignore[reportArgumentType]
@@ -153,6 +166,8 @@ class HttpSettings:
                 f"{ENV_RESULTS_DIR} is {settings.results_dir!r}, which is not a directory. Create it (readable only "
                 "by this server's user: it holds tool results) or unset the variable."
             )
+        if settings.oauth not in OAUTH_MODES:
+            raise HttpConfigError(f"{ENV_OAUTH} must be one of {', '.join(OAUTH_MODES)}, not {settings.oauth!r}.")
         for key in settings.state_keys:
             if len(key) < MIN_STATE_KEY_LENGTH:
                 raise HttpConfigError(
@@ -239,9 +254,19 @@ def exposure_problem(settings: Settings, http: HttpSettings) -> str | None:
 class HttpApp:
     """The SDK's Streamable HTTP app, plus the health endpoint and each request's own credentials."""
 
-    def __init__(self, inner: ASGIApp, *, mcp_path: str = MCP_PATH) -> None:
+    def __init__(
+        self,
+        inner: ASGIApp,
+        *,
+        mcp_path: str = MCP_PATH,
+        oauth: ProtectedResource | None = None,
+        token_needed: bool = False,
+    ) -> None:
         self._inner = inner
         self._mcp_path = mcp_path
+        # OAuth protected resource (http_auth.py): its metadata, and a 401 challenge for token-less requests.
+        self._oauth = oauth
+        self._token_needed = token_needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -250,7 +275,20 @@ class HttpApp:
         if scope["path"] == HEALTH_PATH:
             await self._health(scope, receive, send)
             return
+        if self._oauth is not None and scope["path"] in self._oauth.paths():
+            await self._oauth.answer(scope)(scope, receive, send)
+            return
         credentials = RequestCredentials.from_authorization(Headers(scope=scope).get("authorization"))
+        if self._oauth is not None and self._token_needed and credentials.token is None and credentials.problem is None:
+            challenge = self._oauth.challenge(scope, "Sign in with Membrane: this server needs your Membrane token.")
+            await challenge(scope, receive, send)
+            return
+        if self._oauth is not None and credentials.token is not None and token_rejected(credentials.token):
+            challenge = self._oauth.challenge(
+                scope, "Membrane refused this token (expired or revoked): renew it.", invalid_token=True
+            )
+            await challenge(scope, receive, send)
+            return
         # The caller's token is masked for as long as its own request runs, and only there: a token (valid or not)
         # never masks another caller's text, and a request that never finishes sending holds nothing beyond itself.
         with redaction.scope(*filter(None, [credentials.token])), request_credentials(credentials):
@@ -305,7 +343,17 @@ def build_http_app(settings: Settings, http: HttpSettings, *, transport: Transpo
         json_response=http.json_response,
         transport_security=http.transport_security(),
     )
-    return HttpApp(inner)
+    return HttpApp(inner, **_oauth(settings, http))
+
+
+def _oauth(settings: Settings, http: HttpSettings) -> dict[str, Any]:
+    """HttpApp's OAuth arguments: with no credentials of its own the server needs every caller's token anyway."""
+    if http.oauth == "off" or not settings.api_url:
+        return {}
+    own = settings.token_source is not None or settings.sandbox is not None
+    needed = (http.oauth == "on" and http.require_client_token) or (http.oauth != "off" and not own)
+    resource = ProtectedResource(settings.api_url, mcp_path=MCP_PATH, public_url=http.public_url or None)
+    return {"oauth": resource, "token_needed": needed}
 
 
 def _quiet_per_request_chatter(verbosity: int) -> None:

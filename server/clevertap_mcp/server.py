@@ -7,7 +7,9 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import anyio
 import httpx2
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp_types import ToolAnnotations
@@ -18,11 +20,15 @@ from clevertap_mcp.budget import BudgetedServer
 from clevertap_mcp.calllog import logged
 from clevertap_mcp.config import Settings, api_url_problem
 from clevertap_mcp.deferred_transport import DeferredTransport
-from clevertap_mcp.membrane.auth import MintedToken
+from clevertap_mcp.membrane.auth import MintedToken, TokenSource
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.results import compact_schema, with_compact_text
 from clevertap_mcp.sandbox_launch import SandboxLauncher
+from clevertap_mcp.signin_offer import offering_sign_in
 from clevertap_mcp.state import AppState, TokenCallers
+
+if TYPE_CHECKING:
+    from clevertap_mcp.signin_offer import SignInOffer
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +103,7 @@ def _lifespan(
                     api_url, transport=make_transport, max_size=settings.max_token_clients, retry=settings.retry
                 )
                 stack.push_async_callback(token_callers.aclose)
-            yield AppState(
+            app = AppState(
                 client=client,
                 credentials_problem=settings.credentials_problem,
                 app_url=settings.app_url,
@@ -106,8 +112,32 @@ def _lifespan(
                 read_only=settings.read_only,
                 confirm=settings.confirm,
             )
+            if client is None and settings.sign_in_store is not None and api_url_problem(api_url) is None:
+                app.sign_in_offer = await _sign_in_offer(settings, api_url, app, stack, make_transport)
+            yield app
 
     return lifespan
+
+
+async def _sign_in_offer(
+    settings: Settings,
+    api_url: str,
+    app: AppState,
+    stack: AsyncExitStack,
+    make_transport: Callable[[], httpx2.AsyncBaseTransport],
+) -> SignInOffer:
+    from clevertap_mcp.signin_offer import SignInOffer
+
+    tasks = await stack.enter_async_context(anyio.create_task_group())
+    stack.callback(tasks.cancel_scope.cancel)  # runs first on the way out: a pending sign-in stops waiting
+
+    def signed_in(source: TokenSource) -> None:
+        client = MembraneClient(api_url, source, transport=make_transport(), retry=settings.retry)
+        stack.push_async_callback(client.aclose)
+        app.use_client(client)
+
+    assert settings.sign_in_store is not None
+    return SignInOffer(api_url, settings.sign_in_store, tasks, signed_in)
 
 
 def _lean(annotations: ToolAnnotations) -> ToolAnnotations:
@@ -148,7 +178,7 @@ def build_server(
             annotations = READ_ONLY_ANNOTATIONS[fn.__name__]
             description += READ_ONLY_NOTE
         server.add_tool(
-            logged(with_compact_text(fn)),
+            logged(with_compact_text(offering_sign_in(fn))),
             name=fn.__name__,
             title=annotations.title,
             description=description,

@@ -8,6 +8,7 @@ remembered connection, so tools never need to know which transport they run on a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Generator
@@ -72,6 +73,22 @@ _request_credentials: ContextVar[RequestCredentials | None] = ContextVar(
 def _token_key(token: str) -> str:
     """A digest standing for a bearer token, so the token itself is kept nowhere it is used as a key."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Digests of callers' tokens Membrane answered 401 (HTTP): the next request carrying one gets a 401 challenge instead,
+# so a host's OAuth client renews it (http_auth.py). Bounded; oldest out first.
+MAX_REJECTED_TOKENS = 4096
+_rejected: OrderedDict[str, None] = OrderedDict()
+
+
+def _mark_rejected(key: str) -> None:
+    _rejected[key] = None
+    while len(_rejected) > MAX_REJECTED_TOKENS:
+        _rejected.popitem(last=False)
+
+
+def token_rejected(token: str) -> bool:
+    return _token_key(token) in _rejected
 
 
 def current_caller_key() -> str:
@@ -157,7 +174,12 @@ class TokenCallers:
         if self._transport is None:
             made = self._make_transport() if self._make_transport is not None else None
             self._transport = made if made is not None else httpx2.AsyncHTTPTransport()
-        source = StaticToken(token, origin="the request's Authorization header", process_wide=False)
+        source = StaticToken(
+            token,
+            origin="the request's Authorization header",
+            process_wide=False,
+            on_rejected=functools.partial(_mark_rejected, key),
+        )
         caller = Caller(
             MembraneClient(self._api_url, source, transport=_SharedTransport(self._transport), retry=self._retry),
             token=source,
@@ -194,10 +216,23 @@ class AppState:
     # Safety settings (config.with_safety): only reads run; when to ask the user before deletes, stops and sends.
     read_only: bool = False
     confirm: ConfirmMode = DEFAULT_CONFIRM_MODE
+    # stdio with no credentials: the first tool call offers a sign-in (signin_offer.SignInOffer).
+    sign_in_offer: Any = None
     _server_caller: Caller = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._server_caller = Caller(self.client)
+
+    def use_client(self, client: MembraneClient) -> None:
+        """The server's own client from now on (a sign-in completed while serving)."""
+        self.client = client
+        self._server_caller.client = client
+        self.credentials_problem = None
+
+    @staticmethod
+    def serves_own_credentials() -> bool:
+        """The current call acts with the server's own credentials (stdio, in memory), not a request's token."""
+        return _request_credentials.get() is None
 
     def _caller(self) -> Caller | str:
         """The current request's caller, or why it may not act."""

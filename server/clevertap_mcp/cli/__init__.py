@@ -3,6 +3,7 @@
 clevertap-mcp [--sandbox [--sandbox-auto-connect] [--sandbox-seed N] [--sandbox-profiles N] [--sandbox-clock T]]
               [-v|-vv]
 clevertap-mcp --transport http [--host 127.0.0.1] [--port 8000] [--workers N] [--require-client-token] ... (http.py)
+clevertap-mcp login [--no-browser | --from-membrane-cli]; clevertap-mcp logout   (docs/sign-in.md)
 clevertap-mcp sandbox [--host 127.0.0.1] [--port 8787] [--auto-connect] [--seed N] [--profiles N] [--clock T]
                       [--set NAME=VALUE ...]
 
@@ -92,6 +93,18 @@ def _add_commands(sub: Any) -> None:
         "--sandbox", dest="config_sandbox", action="store_true", help="configure the offline sandbox server"
     )
     config.set_defaults(command_module="config")
+
+    login = sub.add_parser("login", help="sign in to Membrane in a browser; the server then uses that sign-in")
+    login.add_argument("--no-browser", action="store_true", help="print the URL and paste the result back (headless)")
+    login.add_argument(
+        "--from-membrane-cli",
+        action="store_true",
+        help="import `membrane credentials --json` (stores a workspace secret)",
+    )
+    login.add_argument("--timeout", type=float, default=300, metavar="SECONDS", help="how long to wait (default 300)")
+    login.set_defaults(command_module="login")
+    logout = sub.add_parser("logout", help="revoke and delete the stored Membrane sign-in")
+    logout.set_defaults(command_module="logout")
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox's Membrane API alone over HTTP")
     sandbox.add_argument("--host", default="127.0.0.1")

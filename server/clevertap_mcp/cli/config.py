@@ -43,7 +43,14 @@ def run(args: argparse.Namespace) -> int:
         f"Wrote server {args.name!r} to {path}" + (f" (previous file kept as {backup})" if backup else "") + ".\n"
     )
     sys.stdout.write(_after_write(args.host, sandbox) + "\n")
+    if not sandbox:
+        sys.stdout.write(SIGNED_IN_NOTE + "\n")
     return 0
+
+
+SIGNED_IN_NOTE = (
+    "Signed in with `clevertap-mcp login`? Leave the credential variables blank: the server uses that sign-in."
+)
 
 
 def _after_write(host: str, sandbox: bool) -> str:

@@ -21,9 +21,15 @@ from typing import Any, TextIO, cast
 import jwt
 
 from clevertap_mcp.cli.terminal import utf8_output
-from clevertap_mcp.config import NO_CREDENTIALS, api_url_problem, resolve_api_url, resolve_credentials
+from clevertap_mcp.config import (
+    NO_CREDENTIALS,
+    api_url_problem,
+    resolve_api_url,
+    resolve_credentials,
+    resolve_stored,
+)
 from clevertap_mcp.connections import clevertap_connections
-from clevertap_mcp.membrane.auth import MintedToken, TokenSource
+from clevertap_mcp.membrane.auth import MintedToken, OAuthToken, TokenSource
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import (
     APIError,
@@ -116,6 +122,12 @@ def _span(seconds: float) -> str:
 def expiry_check(source: TokenSource, *, now: float | None = None) -> Check:
     label = "Token expiry"
     now = time.time() if now is None else now
+    if isinstance(source, OAuthToken):
+        exp = source.expires_at
+        if exp is None:
+            return Check(True, label, "the sign-in's token has no stated expiry; it is renewed after a 401")
+        state = f"valid for {_span(exp - now)} more" if exp > now else f"expired {_span(exp - now)} ago"
+        return Check(True, label, f"{state} ({_when(exp)}); renewed automatically with the stored sign-in")
     if isinstance(source, MintedToken):
         source.token()
         exp = source.expires_at
@@ -265,10 +277,12 @@ async def run_doctor(env: Mapping[str, str], out: TextIO, *, sandbox: bool = Fal
         return 1
     emit([Check(True, "Membrane API URL", base_url)])
     source, credentials_problem = resolve_credentials(env)
+    if source is None and credentials_problem == NO_CREDENTIALS:
+        source, credentials_problem = resolve_stored(env, base_url)  # `clevertap-mcp login`
     if source is None:
         if credentials_problem == NO_CREDENTIALS:
             credentials_problem = (
-                "set MEMBRANE_TOKEN, or MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET (plus MEMBRANE_TENANT_KEY "
+                "run `clevertap-mcp login` (a browser sign-in), or set MEMBRANE_TOKEN, or MEMBRANE_WORKSPACE_KEY and MEMBRANE_WORKSPACE_SECRET (plus MEMBRANE_TENANT_KEY "
                 'for a tenant token), in the environment the server runs with (a host\'s "env" block); or try '
                 "`clevertap-mcp doctor --sandbox`."
             )

@@ -1,8 +1,9 @@
 """Where the Membrane bearer token comes from.
 
-Two sources (membrane-api.md §2): a static token used as is, or an HS256 JWT minted from a workspace key and secret
+Three sources (membrane-api.md §2): a static token used as is, or an HS256 JWT minted from a workspace key and secret
 exactly as the official SDK mints it (`{id: tenantKey, iss: workspaceKey, exp: now+3600}`), minted again when 60 s
-or less remain. Token values live only inside these objects: `repr` and `str` never show them, and every value is
+or less remain; and an OAuth access token from signing in (§11), renewed over the network (`OAuthToken`, used through
+`bearer`). Token values live only inside these objects: `repr` and `str` never show them, and every value is
 registered with `redaction.register` so that no log line can carry it either.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+import anyio
 
 from clevertap_mcp import redaction
 
@@ -38,11 +41,20 @@ class TokenSource(Protocol):
 class StaticToken:
     """A bearer token from the environment (MEMBRANE_TOKEN / MEMBRANE_ACCESS_TOKEN); never refreshed."""
 
-    def __init__(self, value: str, *, origin: str, process_wide: bool = True) -> None:
+    def __init__(
+        self,
+        value: str,
+        *,
+        origin: str,
+        process_wide: bool = True,
+        on_rejected: Callable[[], None] | None = None,
+    ) -> None:
         """`process_wide=False` for an HTTP caller's token: its own requests mask it (http.py), nothing else does."""
         self._value = value
         self._origin = origin
         self._registered = process_wide
+        # Told when Membrane answers 401 to it (http.py then asks an OAuth caller for a fresh one).
+        self._on_rejected = on_rejected
         if process_wide:
             redaction.register(value)
 
@@ -50,6 +62,8 @@ class StaticToken:
         return self._value
 
     def invalidate(self) -> bool:
+        if self._on_rejected is not None:
+            self._on_rejected()
         return False
 
     def forget(self) -> None:
@@ -135,3 +149,76 @@ class MintedToken:
 
     def __repr__(self) -> str:
         return f"MintedToken(workspace_key={self._workspace_key!r}, tenant_key={self._tenant_key!r})"
+
+
+# An OAuth access token this close to expiry is renewed before it is sent (the SDK re-mints at the same margin).
+OAUTH_RENEW_THRESHOLD_SECONDS = TOKEN_MINT_THRESHOLD_SECONDS
+
+Renew = Callable[[str], Awaitable[tuple[str, float | None]]]
+
+
+class OAuthToken:
+    """An access token from signing in (membrane-api.md §11), renewed with no user step: before it expires, and once
+    after a 401. `renew(current)` answers a fresh token and its expiry (signin/session.py refreshes and stores it),
+    or raises CredentialsError when only signing in again can help."""
+
+    def __init__(
+        self,
+        access_token: str,
+        expires_at: float | None,
+        renew: Renew,
+        *,
+        description: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._value = access_token
+        self._expires_at = expires_at
+        self._renew = renew
+        self._description = description
+        self._clock = clock
+        self._stale = False
+        self._lock = anyio.Lock()
+        redaction.register(access_token)
+
+    def token(self) -> str:
+        return self._value
+
+    def _due(self) -> bool:
+        if self._stale:
+            return True
+        return self._expires_at is not None and self._expires_at - self._clock() <= OAUTH_RENEW_THRESHOLD_SECONDS
+
+    async def prepare(self) -> None:
+        """Renew the token now if it is due; concurrent callers share one renewal."""
+        if not self._due():
+            return
+        async with self._lock:
+            if not self._due():
+                return  # another caller renewed it while this one waited
+            value, expires_at = await self._renew(self._value)
+            if value != self._value:
+                redaction.register(value)
+                redaction.unregister(self._value)
+            self._value, self._expires_at, self._stale = value, expires_at, False
+
+    def invalidate(self) -> bool:
+        self._stale = True
+        return True
+
+    @property
+    def expires_at(self) -> float | None:
+        return self._expires_at
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    def __repr__(self) -> str:
+        return f"OAuthToken({self._description!r})"
+
+
+async def bearer(source: TokenSource) -> str:
+    """The token to send now, renewed first where its source renews tokens over the network."""
+    if isinstance(source, OAuthToken):
+        await source.prepare()
+    return source.token()

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from clevertap_mcp import __version__
 from clevertap_mcp.membrane import request_ids
-from clevertap_mcp.membrane.auth import TokenSource
+from clevertap_mcp.membrane.auth import TokenSource, bearer
 from clevertap_mcp.membrane.errors import (
     ConnectError,
     RequestNotSentError,
@@ -285,7 +285,7 @@ class MembraneClient:
         acted_before = False
         while True:
             attempt += 1
-            request_headers["authorization"] = f"Bearer {self._tokens.token()}"
+            request_headers["authorization"] = f"Bearer {await bearer(self._tokens)}"
             started = time.perf_counter()
             try:
                 request = self._http.build_request(

@@ -1,6 +1,7 @@
 """The combined sandbox: one ASGI app serving Membrane's API, the connect page, the control plane and CleverTap.
 
     /                 the emulated Membrane API (membrane/routes.py)
+    /oauth/...        its sign-in server, and /.well-known/oauth-authorization-server (membrane/oauth_routes.py)
     /ui/connect/{id}  the connect page (membrane/connect_page.py)
     /_sandbox/...     the control plane (control.py)
     /clevertap/{region}/1/...   the emulated CleverTap API (clevertap/routes.py)
@@ -33,6 +34,8 @@ from clevertap_mcp.sandbox.control import CONTROL_PREFIX, Interceptor, RequestLo
 from clevertap_mcp.sandbox.faults import CLEVERTAP_PREFIX, FaultBook
 from clevertap_mcp.sandbox.membrane.connect_page import connect_routes
 from clevertap_mcp.sandbox.membrane.errors import MembraneError
+from clevertap_mcp.sandbox.membrane.oauth_routes import oauth_control_routes, oauth_routes
+from clevertap_mcp.sandbox.membrane.oauth_state import OAuthState
 from clevertap_mcp.sandbox.membrane.routes import MembraneApi, membrane_error_handler, route_not_found_handler
 from clevertap_mcp.sandbox.membrane.search import CATALOG
 from clevertap_mcp.sandbox.membrane.state import MembraneState
@@ -54,6 +57,7 @@ class SandboxParts:
     upstream: Upstream
     interceptors: list[Interceptor]
     faults: FaultBook
+    oauth: OAuthState | None = None  # the sign-in server (membrane/oauth_state.py)
 
 
 def parts_of(app: Starlette) -> SandboxParts:
@@ -89,9 +93,11 @@ def build_sandbox_app(
     clevertap = CleverTapMount(settings)
     interceptors: list[Interceptor] = []
     faults = FaultBook()
+    oauth = OAuthState(settings)
 
     def reset() -> None:
         state.reset()
+        oauth.reset()
         clevertap.reset()
         faults.reset()
         log.clear()
@@ -104,10 +110,12 @@ def build_sandbox_app(
     clevertap_app: ASGIApp = clevertap
     app = Starlette(
         routes=[
+            Mount(f"{CONTROL_PREFIX}/oauth", routes=oauth_control_routes(oauth)),
             Mount(CONTROL_PREFIX, routes=control_routes(state, log, faults, reset, root_url)),
             Mount(CONNECT_PREFIX, routes=connect_routes(state, upstream)),
             Mount(CLEVERTAP_PREFIX, app=clevertap_app),
-            *MembraneApi(state, CATALOG, upstream, log).routes(),
+            *oauth_routes(oauth, root_url),
+            *MembraneApi(state, CATALOG, upstream, log, oauth=oauth).routes(),
         ],
         middleware=[Middleware(RequestMiddleware, log=log, interceptors=interceptors, faults=faults)],
         exception_handlers={
@@ -116,5 +124,5 @@ def build_sandbox_app(
         },
         lifespan=lifespan,
     )
-    app.state.sandbox = SandboxParts(state, clevertap, log, upstream, interceptors, faults)
+    app.state.sandbox = SandboxParts(state, clevertap, log, upstream, interceptors, faults, oauth)
     return app

@@ -18,6 +18,8 @@ from typing import Any, Literal
 DEMO_WORKSPACE_KEY = "sandbox-workspace"
 DEMO_WORKSPACE_SECRET = "sandbox-secret"  # noqa: S105 - a published demo credential, not a secret
 DEMO_TENANT_KEY = "sandbox-tenant"
+DEMO_OAUTH_EMAIL = "demo@sandbox.test"
+DEMO_OAUTH_PASSWORD = "sandbox-password"  # noqa: S105 - the sandbox's published demo sign-in
 
 DEMO_CLEVERTAP_ACCOUNT_ID = "TEST-R78-ZZ6-5Z7Z"
 DEMO_CLEVERTAP_PASSCODE = "SANDBOX-PASSCODE-1"  # the emulator's demo account, not a real one
@@ -144,6 +146,26 @@ class SandboxSettings:
     # Text of the fail body for an expired or unknown cursor (§8: carries both strings clients match on; the real
     # wording is unconfirmed).
     cursor_invalid_error: str = "CURSOR_INVALIDATED: invalid cursor"
+    # --- Signing in: the OAuth 2.1 server of membrane-api.md §11 "Signing in" (sandbox/membrane/oauth_*.py).
+    # The sandbox's one user, as its sign-in page checks them.
+    oauth_email: str = DEMO_OAUTH_EMAIL
+    oauth_password: str = DEMO_OAUTH_PASSWORD
+    # Lifetimes in seconds (§11: unconfirmed). Access: 3600, as the SDK's minted tokens (§2.2); refresh: 30 days;
+    # authorization code: 600 (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    oauth_access_token_ttl: float = 3600
+    oauth_refresh_token_ttl: float = 30 * 86400
+    oauth_code_ttl: float = 600
+    # Which redirect_uri a registered client may send (§11: unconfirmed). "loopback-any-port": a loopback URI matches
+    # its registration on any port (RFC 8252 §7.3, required of OAuth 2.1 servers for native apps); "exact": only the
+    # registered string.
+    oauth_redirect_match: Literal["loopback-any-port", "exact"] = "loopback-any-port"
+    # Refresh-token rotation (OAuth 2.1 §4.3.1 asks it of public clients; unconfirmed for Membrane): a refresh answers
+    # a new refresh token and retires the old; a retired one used again revokes the whole sign-in. False: the same
+    # refresh token stays valid and the answer carries none.
+    oauth_rotate_refresh_tokens: bool = True
+    # Whether the REST API accepts a `tenant` token issued to a third-party (registered) client (§11: unconfirmed; the
+    # likely reading is yes: Membrane's own hosted MCP server sends such tokens to this API). False: 401.
+    oauth_client_tokens_on_rest: bool = True
 
 
 def with_overrides(settings: SandboxSettings, assignments: Iterable[str]) -> SandboxSettings:

@@ -44,6 +44,7 @@ from clevertap_mcp.sandbox.membrane.act import act
 from clevertap_mcp.sandbox.membrane.apps import CLEVERTAP, KNOWN_APPS
 from clevertap_mcp.sandbox.membrane.auth import authenticate
 from clevertap_mcp.sandbox.membrane.errors import AccessDenied, MembraneError, NotFound, error_response
+from clevertap_mcp.sandbox.membrane.oauth_state import OAuthState, oauth_principal
 from clevertap_mcp.sandbox.membrane.params import (
     json_object,
     optional_bool,
@@ -69,8 +70,17 @@ DEFAULT_TENANT_KEY = "default"
 
 
 class MembraneApi:
-    def __init__(self, state: MembraneState, catalog: ActionCatalog, upstream: Upstream, log: RequestLog) -> None:
+    def __init__(
+        self,
+        state: MembraneState,
+        catalog: ActionCatalog,
+        upstream: Upstream,
+        log: RequestLog,
+        *,
+        oauth: OAuthState | None = None,
+    ) -> None:
         self.state = state
+        self.oauth = oauth
         self.catalog = catalog
         self.upstream = upstream
         self.log = log
@@ -92,9 +102,10 @@ class MembraneApi:
 
     def _tenant(self, request: Request) -> Tenant:
         settings = self.state.settings
-        principal = authenticate(
-            request.headers.get("authorization"), {settings.workspace_key: settings.workspace_secret}, now=time.time()
-        )
+        header = request.headers.get("authorization")
+        principal = oauth_principal(self.oauth, header)
+        if principal is None:
+            principal = authenticate(header, {settings.workspace_key: settings.workspace_secret}, now=time.time())
         if principal.tenant_key is None:
             if settings.no_tenant_claim == "default_tenant":
                 return self.state.tenant(DEFAULT_TENANT_KEY)
