@@ -6,8 +6,11 @@ Every log record emitted during the suite (at DEBUG) and every tool result the t
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +40,35 @@ def _record_logs() -> Iterator[None]:
     yield
     root.removeHandler(_recorder)
     root.setLevel(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """No test reaches beyond this machine: a connection to any non-loopback address fails at once, saying so,
+    instead of leaving the machine (or hanging on a DNS look-up where there is no network)."""
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            try:
+                loopback = ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise ConnectionRefusedError(f"tests reach only loopback addresses, not {host}")
+        real_connect(self, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_stored_sign_in(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The developer's own `clevertap-mcp login` never leaks into a test: the sign-in store is an empty directory."""
+    config_dir: Path = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("CLEVERTAP_MCP_CONFIG_DIR", str(config_dir))
 
 
 @pytest.fixture(autouse=True)

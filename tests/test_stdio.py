@@ -46,7 +46,14 @@ async def stdio_server(
 
 
 def base_env() -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", str(ROOT))}
+    # With no credentials the first tool call offers a sign-in at MEMBRANE_API_URL: a closed loopback port keeps that
+    # attempt on this machine; the config directory is the suite's empty one, never the developer's sign-in.
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(ROOT)),
+        "MEMBRANE_API_URL": "http://127.0.0.1:9",
+        "CLEVERTAP_MCP_CONFIG_DIR": os.environ["CLEVERTAP_MCP_CONFIG_DIR"],
+    }
 
 
 async def test_the_whole_flow_over_stdio_against_the_embedded_sandbox(tmp_path: Path) -> None:
