@@ -8,7 +8,9 @@ import httpx2
 import pytest
 
 from clevertap_mcp.sandbox.app import parts_of
-from clevertap_mcp.sandbox.clevertap.snapshot import SCHEMA_VERSION
+from clevertap_mcp.sandbox.clevertap.seed import seed_demo_account
+from clevertap_mcp.sandbox.clevertap.snapshot import SCHEMA_VERSION, diff
+from clevertap_mcp.sandbox.clevertap.state import CleverTapWorld
 from clevertap_mcp.sandbox.settings import (
     DEMO_CLEVERTAP_ACCOUNT_ID,
     DEMO_CLEVERTAP_PASSCODE,
@@ -168,3 +170,19 @@ async def test_a_full_snapshot_lists_every_event_and_never_a_device_token() -> N
     token_ids = [token.id for profile in account.profiles.values() for token in profile.tokens]
     assert token_ids and not any(token_id in bad.text or token_id in str(full) for token_id in token_ids)
     assert bad.status_code == 400 and "'events'" in bad.json()["message"]
+
+
+def test_the_diff_baseline_is_the_world_as_seeded_even_after_its_clock_moved_on() -> None:
+    # An unpinned clock: the seeded data ends at the moment of creation, and the twin must be seeded at that moment,
+    # not at the first diff's (every seeded timestamp would differ and read as a change).
+    world = CleverTapWorld.seeded(SandboxSettings())
+    world.advance_clock(3 * 3600)
+    assert diff(world)["changed"] is False
+
+
+def test_a_world_built_by_hand_diffs_against_an_empty_world() -> None:
+    world = CleverTapWorld(SandboxSettings())
+    assert diff(world) == {"version": SCHEMA_VERSION, "changed": False, "accounts": {}}
+    world.add_account(seed_demo_account(1, 3, anchor=NOW))
+    (added,) = diff(world)["accounts"].values()
+    assert added["summary"]["profilesAdded"] == 3 and added["summary"]["eventsAdded"] > 0
