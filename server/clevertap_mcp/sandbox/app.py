@@ -32,8 +32,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
 from clevertap_mcp.sandbox.control import CONTROL_PREFIX, Interceptor, RequestLog, RequestMiddleware, control_routes
 from clevertap_mcp.sandbox.faults import CLEVERTAP_PREFIX, FaultBook
+from clevertap_mcp.sandbox.grading import grading_routes
 from clevertap_mcp.sandbox.membrane.connect_page import connect_routes
-from clevertap_mcp.sandbox.membrane.errors import MembraneError
+from clevertap_mcp.sandbox.membrane.errors import MembraneError, NotFound
 from clevertap_mcp.sandbox.membrane.oauth_routes import oauth_control_routes, oauth_routes
 from clevertap_mcp.sandbox.membrane.oauth_state import OAuthState
 from clevertap_mcp.sandbox.membrane.routes import MembraneApi, membrane_error_handler, route_not_found_handler
@@ -78,6 +79,15 @@ class CleverTapMount:
         self.world = CleverTapWorld.seeded(self.settings)
         self._app = build_clevertap_app(self.world)
 
+    def world_for(self, tenant_key: str | None) -> CleverTapWorld:
+        """The world of `tenant_key` (None: the sandbox's own tenant). One world serves this sandbox's tenant only."""
+        if tenant_key is None or tenant_key == self.settings.tenant_key:
+            return self.world
+        raise NotFound(
+            f"Tenant '{tenant_key[:80]}' has no CleverTap world here: this sandbox's world belongs to tenant "
+            f"'{self.settings.tenant_key}'; omit 'tenant' or pass that one"
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
 
@@ -111,7 +121,10 @@ def build_sandbox_app(
     app = Starlette(
         routes=[
             Mount(f"{CONTROL_PREFIX}/oauth", routes=oauth_control_routes(oauth)),
-            Mount(CONTROL_PREFIX, routes=control_routes(state, log, faults, reset, root_url)),
+            Mount(
+                CONTROL_PREFIX,
+                routes=[*control_routes(state, log, faults, reset, root_url), *grading_routes(clevertap)],
+            ),
             Mount(CONNECT_PREFIX, routes=connect_routes(state, upstream)),
             Mount(CLEVERTAP_PREFIX, app=clevertap_app),
             *oauth_routes(oauth, root_url),

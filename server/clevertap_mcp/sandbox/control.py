@@ -24,6 +24,7 @@ token because the sandbox only listens on loopback. Bad input is a 400 with Memb
                                               `side` keeps one side ("membrane" or "clevertap"), `since` the entries
                                               after that seq
     GET    /_sandbox/health                   {status: "ok", rootUrl}
+    GET    /_sandbox/snapshot, /_sandbox/diff a tenant's CleverTap world for graders (grading.py)
 
 The request log covers both emulators: Membrane's API and connect page (`side: "membrane"`), and every call that
 reached the CleverTap emulator (`side: "clevertap"`, its path under `/clevertap/{region}`), which is where the Membrane

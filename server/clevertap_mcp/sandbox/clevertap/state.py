@@ -67,17 +67,41 @@ class CleverTapWorld:
         self.delay: Callable[[float], Awaitable[None]] = anyio.sleep
         self.in_flight = InFlight(upload_cap=settings.upload_concurrency, cap=settings.api_concurrency)
         self._creates = RateWindow(settings.create_campaign_per_second)
+        # The "now" the seeded data was generated at (seeded()); None for a world built account by account.
+        self.anchor: float | None = None
         for account in accounts:
             self.add_account(account)
 
     @classmethod
-    def seeded(cls, settings: SandboxSettings, *, rate_clock: Callable[[], float] = time.monotonic) -> CleverTapWorld:
-        """The deterministic demo world of `settings.seed` and `settings.profiles`."""
+    def seeded(
+        cls,
+        settings: SandboxSettings,
+        *,
+        rate_clock: Callable[[], float] = time.monotonic,
+        anchor: float | None = None,
+    ) -> CleverTapWorld:
+        """The deterministic demo world of `settings.seed` and `settings.profiles`, its data ending at `anchor`
+        (default: the world's now)."""
         from clevertap_mcp.sandbox.clevertap.seed import seed_demo_account  # seed builds on this module's types
 
         world = cls(settings, rate_clock=rate_clock)
-        world.add_account(seed_demo_account(settings.seed, settings.profiles, anchor=world.now()))
+        world.anchor = world.now() if anchor is None else anchor
+        world.add_account(seed_demo_account(settings.seed, settings.profiles, anchor=world.anchor))
         return world
+
+    def pristine(self) -> CleverTapWorld:
+        """A twin of this world as it was seeded, nothing done to it since: the baseline of snapshot.py's diff.
+
+        Built on demand, so creating a world costs nothing extra. A world built by hand has no seeded state to go
+        back to, so its twin is empty.
+        """
+        if self.anchor is None:
+            return CleverTapWorld(self.settings)
+        return CleverTapWorld.seeded(self.settings, anchor=self.anchor)
+
+    def accounts(self) -> list[Account]:
+        """Every account of the world, in the order they were added."""
+        return list(self._accounts.values())
 
     # Clock and accounts ------------------------------------------------------------------------------------------
 
