@@ -19,6 +19,7 @@ __all__ = ["run"]
 def run(args: argparse.Namespace) -> int:
     from clevertap_mcp.config import SettingsError, settings_from_env, with_safety
     from clevertap_mcp.server import build_server
+    from clevertap_mcp.stdio_run import run_stdio
 
     sandbox_settings = None
     if args.sandbox or args.sandbox_auto_connect:
@@ -44,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.transport == "http":
         return _serve_http(args, settings)
     tty_hint()
-    build_server(settings).run("stdio")
-    return 0
+    return run_stdio(build_server(settings))
 
 
 def _serve_http(args: argparse.Namespace, settings: Settings) -> int:

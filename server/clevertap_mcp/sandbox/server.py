@@ -17,7 +17,9 @@ instead of being cancelled at the end of the graceful-shutdown window with a pla
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -32,6 +34,20 @@ from clevertap_mcp.sandbox.app import build_sandbox_app, parts_of
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
 __all__ = ["SandboxServer", "serve_forever"]
+
+_UVICORN_ERRORS = logging.getLogger("uvicorn.error")
+
+
+class _QuietCancellations(logging.Filter):
+    """While requests are abandoned on purpose, their cancellation is no error: uvicorn would log each one as
+    "Exception in ASGI application" with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        return not record.getMessage().rstrip().endswith("CancelledError")
+
 
 START_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -155,14 +171,24 @@ class SandboxServer:
             sock.close()
             self._settled.set()
 
-    def stop(self) -> None:
+    def stop(self, *, abandon_requests: bool = False) -> None:
+        """Stop serving; `abandon_requests` drops requests still in flight at once instead of letting them finish
+        (the stdio server ending on a signal must be gone within a second)."""
         server, thread = self._server, self._thread
         if server is not None and thread is not None:
+            server.force_exit = abandon_requests
             server.should_exit = True
-            thread.join(STOP_TIMEOUT_SECONDS)
-            if thread.is_alive():
-                server.force_exit = True
+            quiet = _QuietCancellations() if abandon_requests else None
+            if quiet is not None:
+                _UVICORN_ERRORS.addFilter(quiet)
+            try:
                 thread.join(STOP_TIMEOUT_SECONDS)
+                if thread.is_alive():
+                    server.force_exit = True
+                    thread.join(STOP_TIMEOUT_SECONDS)
+            finally:
+                if quiet is not None:
+                    _UVICORN_ERRORS.removeFilter(quiet)
         self._server = None
         self._thread = None
         self._base_url = None
