@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"clevertap-mcp: --sandbox-set: {exc}\n")
             return 2
     settings = settings_from_env(os.environ, sandbox=sandbox_settings)
+    if sandbox_settings is not None and args.sandbox_shared:
+        settings = dataclasses.replace(settings, sandbox_shared=True)
     try:
         settings = with_safety(
             settings, os.environ, read_only=args.read_only, confirm=args.confirm, max_output_chars=args.max_output_chars

@@ -24,7 +24,7 @@ import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import anyio
 import uvicorn
@@ -74,6 +74,40 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._on_stopping()
         await super().shutdown(sockets)
+
+
+class _IdleExit:
+    """ASGI wrapper that calls `stop` once `seconds` pass with no request in flight or started."""
+
+    def __init__(self, app: Any, seconds: float, stop: Callable[[], None]) -> None:
+        self._app = app
+        self._seconds = seconds
+        self._stop = stop
+        self._active = 0
+        self._last = 0.0
+        self._watching = False
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            if not self._watching:
+                self._watching = True
+                self._last = anyio.current_time()
+                self._watcher = asyncio.get_running_loop().create_task(self._watch())
+            return await self._app(scope, receive, send)
+        self._active += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._active -= 1
+            self._last = anyio.current_time()
+
+    async def _watch(self) -> None:
+        while True:
+            await anyio.sleep(max(self._seconds - (anyio.current_time() - self._last), 0.05))
+            if self._active == 0 and anyio.current_time() - self._last >= self._seconds:
+                self._stop()
+                return
 
 
 def _bind(host: str, port: int) -> tuple[socket.socket, str]:
@@ -204,17 +238,28 @@ class SandboxServer:
 
 
 async def serve_forever(
-    settings: SandboxSettings, host: str, port: int, on_ready: Callable[[str], None], *, access_log: bool = False
+    settings: SandboxSettings,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+    *,
+    access_log: bool = False,
+    idle_exit: float | None = None,
 ) -> None:
     """Serve the sandbox in the running (asyncio) loop; `on_ready(base_url)` once it listens.
 
-    Runs until interrupted (uvicorn handles SIGINT/SIGTERM when this is the main thread) or cancelled; a cancelled
-    server still shuts down cleanly, closing its socket and running the app's lifespan exit.
+    Runs until interrupted (uvicorn handles SIGINT/SIGTERM when this is the main thread), cancelled, or (with
+    `idle_exit`) that many seconds pass without a request; a cancelled server still shuts down cleanly, closing its
+    socket and running the app's lifespan exit.
     """
     sock, base_url = _bind(host, port)
     app = build_sandbox_app(settings, root_url=base_url)
+    served: Any = app
+    server: _Server
+    if idle_exit is not None:
+        served = _IdleExit(app, idle_exit, lambda: setattr(server, "should_exit", True))
     server = _Server(
-        _config(app, access_log=access_log),
+        _config(served, access_log=access_log),
         on_started=lambda: on_ready(base_url),
         on_stopping=parts_of(app).state.release_waiters,
     )
