@@ -47,7 +47,7 @@ class Outcome:
     final: str
 
 
-def _connect(results: list[dict[str, Any]]) -> None:
+def connect_page(results: list[dict[str, Any]]) -> None:
     """The user opens the link the model was shown and submits the connect page."""
     link = re.search(r"http://127\.0\.0\.1:\d+/ui/connect/[\w-]+", results[0]["text"])
     assert link, f"no connect link in {results[0]['text']!r}"
@@ -67,7 +67,7 @@ def _connect(results: list[dict[str, Any]]) -> None:
     assert response.status_code == 200, response.text
 
 
-def _connection_id(results: list[dict[str, Any]]) -> dict[str, Any]:
+def connection_id(results: list[dict[str, Any]]) -> dict[str, Any]:
     found = re.search(r"conn_[0-9A-Za-z]+", results[0]["text"])
     assert found, results[0]["text"]
     return {"connection_id": found.group(0), "wait_seconds": 10}
@@ -76,7 +76,7 @@ def _connection_id(results: list[dict[str, Any]]) -> dict[str, Any]:
 SCRIPT = [
     Step("ToolSearch", {"query": "select:" + ",".join(mcp(t) for t in TOOLS)}),
     Step(mcp("ensure_connection"), {"wait_seconds": 0}),
-    Step(mcp("ensure_connection"), _connection_id, before=_connect),
+    Step(mcp("ensure_connection"), connection_id, before=connect_page),
     Step(mcp("search_actions"), {"intent": "how many users are online right now", "limit": 3}),
     Step(mcp("run_action"), {"action_id": "real-time-user-count"}),
     Step(mcp("proxy_request"), {"path": "/1/profile.json", "query": {"email": "no@one.example"}}),
