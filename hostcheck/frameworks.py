@@ -3,6 +3,8 @@ their own MCP clients and fake-model seams. Run with that venv's python: `python
 
 openai-agents: `MCPServerStdio` with its default 5 s client timeout and strict schemas, and a `Model` subclass that
 plays the script; strict mode makes every argument required, so the script passes null for every optional one.
+pydantic-ai: `MCPToolset(StdioTransport(...))` and a `FunctionModel`. inspect-ai is not yet driven here; its
+one-process-per-call pattern is covered by tests/test_sandbox_shared.py.
 """
 
 from __future__ import annotations
@@ -112,8 +114,71 @@ async def openai_agents() -> list[str]:
     return problems
 
 
+async def pydantic_ai() -> list[str]:
+    from fastmcp.client.transports import StdioTransport
+    from pydantic_ai import Agent
+    from pydantic_ai.mcp import MCPToolset
+    from pydantic_ai.messages import (
+        ModelMessage,
+        ModelResponse,
+        RetryPromptPart,
+        TextPart,
+        ToolCallPart,
+        ToolReturnPart,
+    )
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    received: list[str] = []
+    script: list[tuple[str, dict[str, Any]] | None] = [
+        ("ensure_connection", {"wait_seconds": 0}),
+        ("ensure_connection", {}),  # connection_id filled in once the user has connected
+        ("search_actions", {"intent": "users online now", "limit": 3}),
+        ("run_action", {"action_id": "real-time-user-count"}),
+        ("proxy_request", {"path": "/1/profile.json", "query": {"email": "no@one.example"}}),
+        ("proxy_request", {"path": "https://elsewhere.example/1/profile.json"}),
+        None,
+    ]
+
+    def play(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        for part in getattr(messages[-1], "parts", []):
+            if isinstance(part, ToolReturnPart):
+                received.append(json.dumps(part.content) if not isinstance(part.content, str) else part.content)
+            elif isinstance(part, RetryPromptPart):
+                received.append("ERROR " + str(part.content))
+        step = script[len(received)] if len(received) < len(script) else None
+        if step is None:
+            return ModelResponse(parts=[TextPart("Done.")])
+        name, arguments = step
+        if len(received) == 1:
+            connect(received[0])
+            arguments = {"connection_id": re.search(r"conn_\w+", received[0]).group(0)}  # type: ignore[union-attr]
+        return ModelResponse(parts=[ToolCallPart(name, arguments, tool_call_id=f"c{len(received)}")])
+
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "")}
+    toolset = MCPToolset(StdioTransport(command=SERVER[0], args=SERVER[1:], env=env))
+    agent = Agent(FunctionModel(play), toolsets=[toolset])
+    async with agent:
+        result = await agent.run("How many users are online?")
+    problems: list[str] = []
+    expect = [
+        "CLIENT_ACTION_REQUIRED",
+        "READY",
+        "real-time-user-count",
+        '"output"',
+        '"status": 200',
+        "Refused before sending",
+    ]
+    for step, needle in enumerate(expect):
+        if step >= len(received) or needle not in received[step]:
+            problems.append(f"pydantic-ai step {step + 1}: expected {needle!r}, got {received[step : step + 1]}")
+    if result.output != "Done.":
+        problems.append(f"pydantic-ai final {result.output!r}")
+    sys.stdout.write(json.dumps({"framework": "pydantic-ai", "received_text_bytes": [len(r) for r in received]}) + "\n")
+    return problems
+
+
 def main() -> int:
-    problems = asyncio.run(openai_agents())
+    problems = asyncio.run(openai_agents()) + asyncio.run(pydantic_ai())
     for problem in problems:
         sys.stderr.write(problem + "\n")
     return 1 if problems else 0
