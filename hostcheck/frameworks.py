@@ -3,8 +3,9 @@ their own MCP clients and fake-model seams. Run with that venv's python: `python
 
 openai-agents: `MCPServerStdio` with its default 5 s client timeout and strict schemas, and a `Model` subclass that
 plays the script; strict mode makes every argument required, so the script passes null for every optional one.
-pydantic-ai: `MCPToolset(StdioTransport(...))` and a `FunctionModel`. inspect-ai is not yet driven here; its
-one-process-per-call pattern is covered by tests/test_sandbox_shared.py.
+pydantic-ai: `MCPToolset(StdioTransport(...))` and a `FunctionModel`. inspect-ai: `use_tools(mcp_server_stdio(...))`
++ `generate()` with `mockllm/model`, a server process per tool call, on `--sandbox-shared` (auto-connect: mockllm's
+outputs are fixed in advance, so no step can submit the connect page).
 """
 
 from __future__ import annotations
@@ -177,8 +178,63 @@ async def pydantic_ai() -> list[str]:
     return problems
 
 
+def inspect_ai() -> list[str]:
+    """The literal `use_tools(mcp_server_stdio(...))` + `generate()` pattern, which starts a server per tool call:
+    with `--sandbox-shared` each meets the world (and READY connection) the one before left."""
+    import signal
+    import tempfile
+
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+    from inspect_ai.solver import generate, use_tools
+    from inspect_ai.tool import mcp_server_stdio
+
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("ensure_connection", {}),
+        ("search_actions", {"intent": "users online now", "limit": 3}),
+        ("run_action", {"action_id": "real-time-user-count"}),
+        ("proxy_request", {"path": "/1/profile.json", "query": {"email": "no@one.example"}}),
+        ("proxy_request", {"path": "https://elsewhere.example/1/profile.json"}),
+    ]
+    outputs = [ModelOutput.for_tool_call("mockllm/model", name, arguments) for name, arguments in calls]
+    outputs.append(ModelOutput.from_content("mockllm/model", "Done."))
+    for output in outputs:
+        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)  # else inspect fetches a tokenizer
+    with tempfile.TemporaryDirectory() as shared:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", ""),
+            "CLEVERTAP_MCP_SANDBOX_DIR": shared,
+        }
+        server = mcp_server_stdio(
+            command=SERVER[0], args=[*SERVER[1:], "--sandbox-shared", "--sandbox-auto-connect"], env=env
+        )
+        task = Task(dataset=[Sample(input="How many users are online?")], solver=[use_tools(server), generate()])
+        try:
+            log = eval(task, model=get_model("mockllm/model", custom_outputs=outputs), display="none", log_dir=shared)[
+                0
+            ]
+            messages = log.samples[0].messages if log.samples else []
+            received = [
+                (m.text, m.error.message if getattr(m, "error", None) else "") for m in messages if m.role == "tool"
+            ]
+        finally:
+            for record in Path(shared).glob("sandboxes-*/*.json"):
+                os.kill(int(json.loads(record.read_text())["pid"]), signal.SIGTERM)
+    problems: list[str] = []
+    expect = ["READY", "real-time-user-count", '"output"', '"status":200', "Refused before sending"]
+    for step, needle in enumerate(expect):
+        if step >= len(received) or needle not in " ".join(received[step]):
+            problems.append(f"inspect-ai step {step + 1}: expected {needle!r}, got {received[step : step + 1]}")
+    sys.stdout.write(
+        json.dumps({"framework": "inspect-ai", "received_text_bytes": [len(t) for t, _ in received]}) + "\n"
+    )
+    return problems
+
+
 def main() -> int:
-    problems = asyncio.run(openai_agents()) + asyncio.run(pydantic_ai())
+    problems = asyncio.run(openai_agents()) + asyncio.run(pydantic_ai()) + inspect_ai()
     for problem in problems:
         sys.stderr.write(problem + "\n")
     return 1 if problems else 0
