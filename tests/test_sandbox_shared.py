@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -70,3 +71,15 @@ async def test_processes_with_other_sandbox_flags_get_a_world_of_their_own(state
     async with one_process(state_dir, tmp_path, "--sandbox", "--sandbox-shared", "--sandbox-seed", "12") as client:
         text = error_text(await call(client, "search_actions", {"intent": "count events"}))
     assert "no ready CleverTap connection" in text
+
+
+async def test_the_sandbox_command_with_idle_exit_stops_by_itself_once_nobody_calls(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "clevertap_mcp", "sandbox", "--port", "0", "--idle-exit", "0.5"]
+    process = await anyio.open_process(command, env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
+    try:
+        with anyio.fail_after(30):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.aclose()
