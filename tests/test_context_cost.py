@@ -156,11 +156,11 @@ async def test_published_argument_schemas_drop_only_what_says_nothing() -> None:
     async with mcp_client("http://127.0.0.1:9", None, credentials_problem="none") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     proxy = tools["proxy_request"].input_schema
-    assert proxy["properties"]["connection_id"] == {"type": "string", "description": "Default: the last ensured."}
+    assert proxy["properties"]["connection_id"] == {"type": ["string", "null"]}
     assert proxy["properties"]["query"]["additionalProperties"] == {"type": ["string", "integer", "number", "boolean"]}
     assert proxy["required"] == ["path"]
     search = tools["search_actions"].input_schema
-    assert search["properties"]["limit"] == {"type": "integer", "default": 10, "minimum": 1, "maximum": 50}
+    assert search["properties"]["limit"] == {"type": ["integer", "null"], "description": "1-50, default 10."}
     assert "$defs" not in json.dumps(tools["search_actions"].output_schema)
 
 
@@ -172,7 +172,7 @@ async def test_limits_left_out_of_the_published_schema_are_still_enforced_with_a
     assert "action_id" in text and "200" in text
 
 
-def test_compacting_a_nullable_schema_keeps_null_valid_and_leaves_enums_alone() -> None:
+def test_compacting_a_nullable_schema_keeps_null_valid_with_one_type_list_even_for_an_enum() -> None:
     schema = {
         "type": "object",
         "properties": {
@@ -187,7 +187,7 @@ def test_compacting_a_nullable_schema_keeps_null_valid_and_leaves_enums_alone() 
         "type": "object",
         "properties": {
             "cursor": {"type": ["string", "null"], "minLength": 3},
-            "mode": {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}]},
+            "mode": {"enum": ["a", "b", None], "type": ["string", "null"]},
             "child": {"type": ["object", "null"], "properties": {"n": {"type": "integer"}}},
         },
     }

@@ -55,9 +55,26 @@ def test_each_hosts_snippet_parses_in_its_format_with_an_absolute_command_that_e
     assert entry["args"] == []
 
 
-@pytest.mark.parametrize("host", ["claude-desktop", "cursor", "windsurf", "codex"])
+@pytest.mark.parametrize("host", ["claude-desktop", "cursor", "windsurf", "codex", "gemini"])
 def test_env_placeholders_are_blank_so_the_server_starts_and_names_the_variable_to_fill(host: str) -> None:
     assert snippet(host).entry["env"] == dict.fromkeys(ENV_VARS, "")
+
+
+def test_codex_waits_for_the_server_and_pre_approves_the_four_tools_so_codex_exec_runs_the_read_flow() -> None:
+    # codex-rs config/src/mcp_types.rs: `required`, and per-tool `tools.NAME.approval_mode` (auto, prompt, approve).
+    entry = tomllib.loads(snippet("codex").text)["mcp_servers"]["clevertap"]
+    assert entry["required"] is True
+    assert entry["tools"] == {
+        tool: {"approval_mode": "approve"}
+        for tool in ("ensure_connection", "search_actions", "run_action", "proxy_request")
+    }
+
+
+def test_gemini_gets_literal_env_values_and_its_notes_on_trust_and_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["config", "gemini"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["mcpServers"]["clevertap"]["env"] == dict.fromkeys(ENV_VARS, "")
+    assert "literally" in err and "trustedFolders.json" in err and "--confirm" in err
 
 
 def test_vscode_uses_typed_stdio_servers_and_prompts_for_the_token_instead_of_storing_it() -> None:
@@ -128,6 +145,7 @@ def test_default_paths_follow_each_host_and_operating_system(tmp_path: Path) -> 
     assert default_path("cursor", env=env) == tmp_path / ".cursor" / "mcp.json"
     assert default_path("windsurf", env=env) == tmp_path / ".codeium" / "windsurf" / "mcp_config.json"
     assert default_path("codex", env=env) == tmp_path / ".codex" / "config.toml"
+    assert default_path("gemini", env=env) == tmp_path / ".gemini" / "settings.json"
     assert default_path("codex", env=env | {"CODEX_HOME": str(tmp_path / "cx")}) == tmp_path / "cx" / "config.toml"
     assert default_path("vscode", env=env) == Path.cwd() / ".vscode" / "mcp.json"
     assert default_path("claude-code", env=env) == Path.cwd() / ".mcp.json"
@@ -210,6 +228,7 @@ INVALID = {
     "windsurf": '{"mcpServers": ["not", "a", "map"]}',
     "codex": '[mcp_servers.github]\ncommand = "gh\n',
     "claude-code": "{",
+    "gemini": '{"mcpServers": "not a map"}',
 }
 
 

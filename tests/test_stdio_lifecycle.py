@@ -125,3 +125,53 @@ async def test_garbage_invalid_utf8_and_a_huge_line_on_stdin_leave_the_server_an
         await host.close_stdin()
         assert await exit_status(host) == 0
     assert "Traceback" not in (tmp_path / "stderr.log").read_text()
+
+
+STOP_SECONDS = 1
+
+
+def call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+
+
+async def stopped_within_a_second(host: Host) -> int:
+    with anyio.fail_after(STOP_SECONDS):
+        return await host.process.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_stop_signal_ends_an_idle_server_within_a_second_while_stdin_stays_open(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    async with stdio_process(tmp_path, "--sandbox") as host:
+        await host.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        with anyio.fail_after(30):
+            assert "result" in await host.answer_to(2)
+        host.process.send_signal(signum)
+        assert await stopped_within_a_second(host) == 0
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_stop_signal_mid_call_cancels_the_membrane_request_and_ends_the_server_within_a_second(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    # Every emulated CleverTap request stays in flight for a minute: the proxy call is mid-request when the signal
+    # comes, and only cancelling it lets the server end in time.
+    async with stdio_process(tmp_path, "--sandbox-auto-connect", "--sandbox-set", "handler_delay=60") as host:
+        with anyio.fail_after(30):
+            await host.send(call(2, "ensure_connection", {}))
+            assert (await host.answer_to(2))["result"]["structuredContent"]["state"] == "READY"
+        await host.send(call(3, "proxy_request", {"path": "/1/profile.json", "query": {"email": "a@example.com"}}))
+        with anyio.fail_after(30):
+            # Requests are dispatched in order: once the ping is answered, the proxy call is running.
+            await host.send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+            assert "result" in await host.answer_to(4)
+        host.process.send_signal(signum)
+        assert await stopped_within_a_second(host) == 0
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text()

@@ -59,6 +59,8 @@ class Settings:
     credentials_problem: str | None = None
     # When set, the server starts the built-in sandbox and talks to it instead of `api_url`.
     sandbox: SandboxSettings | None = None
+    # With `sandbox`: use the sandbox process shared by servers with the same settings (sandbox_share.py).
+    sandbox_shared: bool = False
     app_url: str = DEFAULT_APP_URL
     # None: the client's default policy (membrane/retry.py). Tests pass one whose sleep records instead of waiting.
     retry: RetryPolicy | None = None

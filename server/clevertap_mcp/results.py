@@ -28,8 +28,9 @@ def compact_schema(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]
 
     Drops titles (they repeat names) and `additionalProperties: true` (the default), writes `anyOf` of plain types as
     one `type` list, and inlines `$defs` (each is used once). For `arguments` it also drops what tells the agent
-    nothing: the null arm and `default: null` of an optional argument (leaving it out already means null), `{}`/`""`
-    defaults, `minLength: 1`, and length caps of 200 and more that only guard against abuse. The server still
+    nothing: `default: null`, `{}`/`""` defaults, `minLength: 1`, and length caps of 200 and more that only guard
+    against abuse. An optional argument keeps its null arm: strict-mode agents (openai-agents) make every argument
+    required, and must be able to pass null rather than invent a value. The server still
     enforces all of it: the SDK validates arguments with the tool's pydantic model, not with this text, and a
     violation comes back as an error naming the field. For outputs it drops `required`: each result model sets every
     field, so the list would only repeat the property names.
@@ -69,19 +70,18 @@ def _compact(node: dict[str, Any], defs: dict[str, Any], *, arguments: bool) -> 
     if arms is None:
         return out
     rest = {k: v for k, v in out.items() if k != "anyOf"}
-    optional_argument = arguments and "default" in node and node["default"] is None
     if all(_plain_type(a) for a in arms):
         types = [cast(dict[str, Any], a)["type"] for a in arms]
-        if optional_argument and "null" in types:
-            types.remove("null")  # leaving the argument out already means null
         return {**rest, "type": types[0] if len(types) == 1 else types}
     if len(arms) == 2 and _NULL in arms:
         other = cast(dict[str, Any], arms[1] if arms[0] == _NULL else arms[0])
-        if optional_argument:
-            return {**rest, **other}
-        if isinstance(other.get("type"), str) and not {"enum", "const"} & other.keys():
-            # Every other keyword of a typed schema applies to its own type only, so null passes them all.
-            return {**rest, **other, "type": [other["type"], "null"]}
+        if isinstance(other.get("type"), str) and "const" not in other:
+            # Every other keyword of a typed schema applies to its own type only, so null passes them all; an enum
+            # lists null itself. One `type` list, never anyOf: Codex empties a property schema without `type`.
+            nullable = {**rest, **other, "type": [other["type"], "null"]}
+            if "enum" in other:
+                nullable["enum"] = [*other["enum"], None]
+            return nullable
     return out
 
 
@@ -96,7 +96,8 @@ def _says_nothing(key: str, value: Any) -> bool:
         return value == 1
     if key == "maxLength":
         return isinstance(value, int) and value >= ABUSE_CAP
-    return False
+    # Codex drops bounds before the model sees them, so each bounded argument states its range in its description.
+    return key in ("minimum", "maximum")
 
 
 def compact_text(model: BaseModel) -> CallToolResult:

@@ -117,7 +117,8 @@ class SandboxLauncher:
         self._needed.set()
         self._settled.wait(START_TIMEOUT_SECONDS)
         if self._server is not None:
-            self._server.stop()
+            # The MCP server is ending: whatever the sandbox still holds, its client has already given up on.
+            self._server.stop(abandon_requests=True)
             self._server = None
 
 

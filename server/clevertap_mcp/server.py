@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.to_thread
 import httpx2
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp_types import ToolAnnotations
@@ -24,6 +25,7 @@ from clevertap_mcp.membrane.auth import MintedToken, TokenSource
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.results import compact_schema, with_compact_text
 from clevertap_mcp.sandbox_launch import SandboxLauncher
+from clevertap_mcp.sandbox_share import SharedSandboxError, shared_sandbox_url
 from clevertap_mcp.signin_offer import offering_sign_in
 from clevertap_mcp.state import AppState, TokenCallers
 
@@ -73,7 +75,16 @@ def _lifespan(
         async with AsyncExitStack() as stack:
             api_url = settings.api_url
             ready: Callable[[httpx2.Request], Awaitable[None]] | None = None
-            if settings.sandbox is not None:
+            shared_url: str | None = None
+            if settings.sandbox is not None and settings.sandbox_shared:
+                try:
+                    shared_url = await anyio.to_thread.run_sync(shared_sandbox_url, settings.sandbox)
+                    logger.info("Shared sandbox Membrane API at %s", shared_url)
+                except SharedSandboxError as exc:
+                    logger.error("%s; this server uses a sandbox of its own instead", exc)
+            if shared_url is not None:
+                api_url = shared_url
+            elif settings.sandbox is not None:
                 # Started in the background, off the handshake; Membrane requests wait for it (sandbox_launch.py).
                 sandbox = SandboxLauncher(settings.sandbox)
                 stack.callback(sandbox.stop)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from clevertap_mcp import action_runs, confirm, connections, policy, proxy_guard, redaction, search_shape
 from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, ensure_error, quoted, tool_error
@@ -31,7 +31,15 @@ PASSED_RESPONSE_HEADERS = frozenset(
     {"content-type", "retry-after", "x-request-id", "location", "etag", "last-modified"}
 )
 
-ConnectionId = Annotated[str | None, Field(description="Default: the last ensured.", min_length=1, max_length=200)]
+# Left out (or null) it means the connection ensure_connection settled on last: nothing to say in each schema.
+ConnectionId = Annotated[str | None, Field(min_length=1, max_length=200)]
+# Every optional argument takes null and means its default by it: strict-mode agents (openai-agents) must send every
+# argument. Defaults and bounds are in the descriptions too: Codex drops `default`, `minimum` and `maximum`.
+DEFAULT_APP_URL = "clevertap.com"
+DEFAULT_WAIT_SECONDS = 20
+DEFAULT_LIMIT = 10
+# CleverTap's JSON bodies are objects or arrays; any other text goes in raw_body.
+JSON_BODY_TYPES = ["object", "array", "null"]
 
 
 def _state(ctx: Context[AppState, Any]) -> AppState:
@@ -48,23 +56,23 @@ async def _connection_id(app: AppState, connection_id: str | None) -> str:
 
 async def ensure_connection(
     ctx: Context[AppState, Any],
-    app_url: Annotated[str, Field(min_length=1, max_length=2000)] = "clevertap.com",
+    app_url: Annotated[str | None, Field(min_length=1, max_length=2000)] = None,
     connection_id: Annotated[
         str | None, Field(description="Check this connection instead of finding one.", min_length=1, max_length=200)
     ] = None,
     name: Annotated[str | None, Field(description="Name for a new connection.", max_length=200)] = None,
-    wait_seconds: Annotated[int, Field(ge=0, le=300)] = 20,
+    wait_seconds: Annotated[int | None, Field(description="0-300, default 20.", ge=0, le=300)] = None,
     provide_input: Annotated[dict[str, str] | None, Field(description="Values a provide-input asked for.")] = None,
 ) -> EnsureConnectionResult | InputRequiredResult:
-    """Call first: finds or creates the CleverTap connection, waiting until usable. If state is
-    CLIENT_ACTION_REQUIRED, show the user `message` (it has the link), then call again with connection_id once they
-    are done. Never ask for credentials in chat.
+    """Call first: finds or creates the CleverTap connection, waiting until usable. On CLIENT_ACTION_REQUIRED show
+    the user `message` (it has the link), then call again with connection_id. Never ask for credentials in chat.
     """
     app = _state(ctx)
     client = app.require_client()
     if provide_input and not connection_id:
         raise ToolError("provide_input answers one connection's question: pass its connection_id too.")
-    flow = ConnectFlow(client, ctx, wait_seconds)
+    app_url = app_url or DEFAULT_APP_URL
+    flow = ConnectFlow(client, ctx, DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds)
     try:
         if provide_input and connection_id:
             await client.provide_input(connection_id, provide_input)
@@ -97,7 +105,7 @@ async def search_actions(
     ctx: Context[AppState, Any],
     intent: Annotated[str, Field(description="What you want to do.", min_length=1, max_length=200)],
     connection_id: ConnectionId = None,
-    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    limit: Annotated[int | None, Field(description="1-50, default 10.", ge=1, le=50)] = None,
     cursor: Annotated[str | None, Field(description="next_cursor of the previous page.", max_length=200)] = None,
 ) -> SearchActionsResult:
     """Find CleverTap actions for an intent, best first. The first has the input_schema run_action needs; others
@@ -106,6 +114,7 @@ async def search_actions(
     client = app.require_client()
     conn_id = await _connection_id(app, connection_id)
     shown_id = app.shown_action_id(intent.strip()) if cursor is None else None
+    page_size = DEFAULT_LIMIT if limit is None else limit
     try:
         if shown_id is not None:
             # An action a search already showed, asked for by name: that one, whole (search_shape.py).
@@ -113,11 +122,11 @@ async def search_actions(
             page = Page[Action](items=[found])
         else:
             try:
-                page = await client.search_actions(connection_id=conn_id, intent=intent, limit=limit, cursor=cursor)
+                page = await client.search_actions(connection_id=conn_id, intent=intent, limit=page_size, cursor=cursor)
             except NotFoundError:
                 if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
                     raise
-                page = await client.search_actions(connection_id=by_key, intent=intent, limit=limit, cursor=cursor)
+                page = await client.search_actions(connection_id=by_key, intent=intent, limit=page_size, cursor=cursor)
     except MembraneError as exc:
         raise tool_error(exc) from None
     actions = search_shape.shape_actions(page.items, intent)
@@ -131,12 +140,13 @@ async def search_actions(
 async def run_action(
     ctx: Context[AppState, Any],
     action_id: Annotated[str, Field(description="An id or key from search_actions.", min_length=1, max_length=200)],
-    input: Annotated[dict[str, Any], Field(description="Matches the action's input_schema.")] = {},  # noqa: B006
+    input: Annotated[dict[str, Any] | None, Field(description="Matches the action's input_schema.")] = None,
     connection_id: ConnectionId = None,
 ) -> RunActionResult | InputRequiredResult:
     """Run an action from search_actions. Writes change the live CleverTap account."""
     app = _state(ctx)
     client = app.require_client()
+    input = input or {}
     key = app.action_key(action_id)
     if app.read_only and not policy.action_is_read(key):
         raise ToolError(policy.read_only_action_refusal(action_id, key))
@@ -209,14 +219,18 @@ async def proxy_request(
             max_length=proxy_guard.MAX_PATH_LENGTH,
         ),
     ],
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET",
+    method: Annotated[
+        Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None, Field(description="Default GET.")
+    ] = None,
     query: dict[str, str | int | float | bool] | None = None,
     headers: dict[str, str] | None = None,
-    body: Annotated[Any, Field(description="JSON body.")] = None,
+    body: Annotated[Any, WithJsonSchema({"type": JSON_BODY_TYPES, "description": "JSON body."})] = None,
     # `str`, not `str | None`: the SDK JSON-decodes string arguments of any other type, which would turn a raw
     # body such as "{}" into an object. A null still means "no raw body".
     raw_body: Annotated[
-        str, BeforeValidator(lambda v: "" if v is None else v), Field(description="Body sent as is, instead of body.")
+        str,
+        BeforeValidator(lambda v: "" if v is None else v),
+        WithJsonSchema({"type": ["string", "null"], "description": "Body sent as is, instead of body."}),
     ] = "",
     path_params: Annotated[dict[str, str | int] | None, Field(description="Values for {name} in path.")] = None,
     connection_id: ConnectionId = None,
@@ -227,6 +241,7 @@ async def proxy_request(
     """
     app = _state(ctx)
     client = app.require_client()
+    method = method or "GET"
     if body is not None and raw_body:
         raise ToolError("Send either body (JSON) or raw_body (text), not both.")
     if method == "GET" and (body is not None or raw_body):

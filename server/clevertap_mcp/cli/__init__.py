@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sandbox-clock", type=clock, default=None, help="with --sandbox: pin now (epoch seconds or ISO 8601)"
     )
+    parser.add_argument(
+        "--sandbox-shared",
+        action="store_true",
+        help="with --sandbox: servers started with the same sandbox flags share one sandbox process (its world and "
+        "connections outlive each server; for harnesses that start a server per tool call)",
+    )
     add_safety_arguments(parser)
     add_http_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -123,15 +129,26 @@ def _add_commands(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="any sandbox setting (docs/sandbox.md), VALUE as JSON or text; repeatable",
     )
+    sandbox.add_argument(
+        "--idle-exit", type=float, default=None, metavar="SECONDS", help="stop after SECONDS without a request"
+    )
     sandbox.set_defaults(command_module="sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    seeding = (args.sandbox_seed, args.sandbox_profiles, args.sandbox_clock, args.sandbox_settings or None)
+    seeding = (
+        args.sandbox_seed,
+        args.sandbox_profiles,
+        args.sandbox_clock,
+        args.sandbox_settings or None,
+        args.sandbox_shared or None,
+    )
     if args.command is None and not (args.sandbox or args.sandbox_auto_connect) and any(v is not None for v in seeding):
-        parser.error("--sandbox-seed, --sandbox-profiles, --sandbox-clock and --sandbox-set need --sandbox")
+        parser.error(
+            "--sandbox-seed, --sandbox-profiles, --sandbox-clock, --sandbox-set and --sandbox-shared need --sandbox"
+        )
     logs.configure(args.verbose)
     if args.command is not None:
         command = importlib.import_module(f"clevertap_mcp.cli.{args.command_module}")

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
             if args.host == "claude-code":
                 command, launch_args = hosts.server_launch(sandbox=sandbox)
                 sys.stderr.write(f"# or: {_claude_add(args.name, command, launch_args, sandbox)}\n")
+            sys.stderr.write(HOST_NOTES.get(args.host, ""))
             return 0
         backup = hosts.write_config(args.host, snip, path, name=args.name)
     except hosts.HostConfigError as exc:
@@ -52,6 +53,22 @@ SIGNED_IN_NOTE = (
     "Signed in with `clevertap-mcp login`? Leave the credential variables blank: the server uses that sign-in."
 )
 
+HOST_NOTES = {
+    "codex": (
+        "# required = true: Codex lists the tools before its first model request, and `codex exec` fails fast if the\n"
+        "# server cannot start. The four tools are pre-approved so `codex exec` (approval policy never) runs the read\n"
+        "# flow; before a call deletes, stops or sends, the server asks by a form, which `codex exec` declines, so\n"
+        "# nothing is sent. ensure_connection waits up to 20 s, within Codex's 60 s tool_timeout_sec.\n"
+    ),
+    "gemini": (
+        "# Gemini CLI does not pass inherited variables whose names look secret (TOKEN, KEY, SECRET...) to servers:\n"
+        "# put the values in env literally. It disables user-level servers in folders it does not trust: trust the\n"
+        "# folder (~/.gemini/trustedFolders.json, or /permissions). `gemini -p` offers the tools only with\n"
+        '# --approval-mode yolo or "trust": true on the entry, and then nothing is confirmed (Gemini cannot show the\n'
+        '# server\'s confirmation form): add "--confirm", "required" or "--read-only" to args for that.\n'
+    ),
+}
+
 
 def _after_write(host: str, sandbox: bool) -> str:
     if sandbox:
@@ -62,4 +79,9 @@ def _after_write(host: str, sandbox: bool) -> str:
         return "Claude Code fills MEMBRANE_TOKEN (or the workspace key and secret) from your environment."
     if host == "codex":
         return "Fill in MEMBRANE_TOKEN (or the workspace key and secret) in its .env table, then restart Codex."
+    if host == "gemini":
+        return (
+            "Fill in MEMBRANE_TOKEN (or the workspace key and secret) literally in its env block (Gemini CLI does not "
+            "pass such variables from your environment), then restart Gemini CLI."
+        )
     return "Fill in MEMBRANE_TOKEN (or the workspace key and secret) in its env block, then restart the host."

@@ -7,7 +7,10 @@ Formats and default locations (checked against each host's documentation):
     cursor          ~/.cursor/mcp.json                    {"mcpServers": {...}}
     windsurf        ~/.codeium/windsurf/mcp_config.json   {"mcpServers": {...}}
     vscode          .vscode/mcp.json (the workspace)      {"servers": {NAME: {"type": "stdio", ...}}, "inputs": [...]}
-    codex           ~/.codex/config.toml ($CODEX_HOME)    [mcp_servers.NAME] command, args; [mcp_servers.NAME.env]
+    codex           ~/.codex/config.toml ($CODEX_HOME)    [mcp_servers.NAME] command, args, required;
+                    [mcp_servers.NAME.env]; [mcp_servers.NAME.tools.TOOL] approval_mode (codex-rs config mcp_types.rs)
+    gemini          ~/.gemini/settings.json               {"mcpServers": {NAME: {command, args, env}}}; env values
+                    literal (Gemini CLI strips inherited variables whose names look secret)
     claude-code     .mcp.json (the project)               {"mcpServers": {NAME: {"type": "stdio", ...}}}, ${VAR}
                     expanded by Claude Code; or `claude mcp add-json`
 
@@ -42,7 +45,12 @@ __all__ = [
     "write_config",
 ]
 
-HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode", "codex", "claude-code")
+HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode", "codex", "claude-code", "gemini")
+# Codex: `required` makes it list the tools before its first model request (an optional server may miss that turn)
+# and fail fast when the server cannot start. `codex exec` runs with approval policy "never", which refuses every
+# tool not annotated read-only; these four are pre-approved because the server itself asks (by a form, which
+# `codex exec` declines, so nothing is sent) before a call deletes, stops or sends.
+CODEX_APPROVED_TOOLS = ("ensure_connection", "search_actions", "run_action", "proxy_request")
 ENV_VARS = ("MEMBRANE_TOKEN", "MEMBRANE_WORKSPACE_KEY", "MEMBRANE_WORKSPACE_SECRET", "MEMBRANE_TENANT_KEY")
 DEFAULT_NAME = "clevertap"
 # VS Code's schema allows these server names; the other hosts accept them too.
@@ -154,6 +162,8 @@ def snippet(host: str, *, name: str = DEFAULT_NAME, sandbox: bool = False) -> Sn
     if env:
         entry["env"] = env
     if host == "codex":
+        entry["required"] = True
+        entry["tools"] = {tool: {"approval_mode": "approve"} for tool in CODEX_APPROVED_TOOLS}
         return Snippet(host, toml_tables(name, entry), entry)
     inputs: tuple[dict[str, Any], ...] = ()
     if host == "vscode" and env:
@@ -197,6 +207,8 @@ def default_path(host: str, *, env: Mapping[str, str] | None = None, platform: s
         return Path(environ.get("CODEX_HOME") or str(home / ".codex")) / "config.toml"
     if host == "claude-code":
         return Path.cwd() / ".mcp.json"
+    if host == "gemini":
+        return home / ".gemini" / "settings.json"
     raise HostConfigError(f"Unknown host {host!r}: choose one of {', '.join(HOSTS)}.")
 
 
@@ -265,19 +277,20 @@ def _toml_value(value: Any) -> str:
 
 
 def toml_tables(name: str, entry: Mapping[str, Any]) -> str:
-    """`[mcp_servers.NAME]` with its scalar and array keys, then one sub-table per nested mapping (env)."""
-    head = f"mcp_servers.{_toml_key(name)}"
-    lines = [f"[{head}]"]
-    nested: list[tuple[str, Mapping[str, Any]]] = []
-    for key, value in entry.items():
-        if isinstance(value, Mapping):
-            nested.append((key, cast(Mapping[str, Any], value)))
-        else:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, table in nested:
-        lines += ["", f"[{head}.{_toml_key(key)}]"]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
+    """`[mcp_servers.NAME]` with its scalar and array keys, then a sub-table per nested mapping (env, tools.TOOL)."""
+    return "\n".join(_table(f"mcp_servers.{_toml_key(name)}", entry)) + "\n"
+
+
+def _table(head: str, table: Mapping[str, Any]) -> list[str]:
+    nested = [(k, cast(Mapping[str, Any], v)) for k, v in table.items() if isinstance(v, Mapping)]
+    scalars = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, Mapping)]
+    # A table holding only tables needs no header of its own ([mcp_servers.NAME.tools] before its tools).
+    lines = [f"[{head}]", *scalars] if scalars or not nested else []
+    for key, sub in nested:
+        if lines:
+            lines.append("")
+        lines += _table(f"{head}.{_toml_key(key)}", sub)
+    return lines
 
 
 def _header_names(line: str) -> list[str] | None:

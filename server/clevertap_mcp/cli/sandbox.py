@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 
 from clevertap_mcp.cli.args import seeding
@@ -37,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            anyio.run(serve_forever, settings, args.host, args.port, on_ready)
+            anyio.run(
+                functools.partial(serve_forever, idle_exit=args.idle_exit), settings, args.host, args.port, on_ready
+            )
     except OSError as exc:
         sys.stderr.write(
             f"clevertap-mcp sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. "

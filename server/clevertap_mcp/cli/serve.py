@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ __all__ = ["run"]
 def run(args: argparse.Namespace) -> int:
     from clevertap_mcp.config import SettingsError, settings_from_env, with_safety
     from clevertap_mcp.server import build_server
+    from clevertap_mcp.stdio_run import run_stdio
 
     sandbox_settings = None
     if args.sandbox or args.sandbox_auto_connect:
@@ -34,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"clevertap-mcp: --sandbox-set: {exc}\n")
             return 2
     settings = settings_from_env(os.environ, sandbox=sandbox_settings)
+    if sandbox_settings is not None and args.sandbox_shared:
+        settings = dataclasses.replace(settings, sandbox_shared=True)
     try:
         settings = with_safety(
             settings, os.environ, read_only=args.read_only, confirm=args.confirm, max_output_chars=args.max_output_chars
@@ -44,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.transport == "http":
         return _serve_http(args, settings)
     tty_hint()
-    build_server(settings).run("stdio")
-    return 0
+    return run_stdio(build_server(settings))
 
 
 def _serve_http(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,12 +17,14 @@ instead of being cancelled at the end of the graceful-shutdown window with a pla
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import anyio
 import uvicorn
@@ -32,6 +34,20 @@ from clevertap_mcp.sandbox.app import build_sandbox_app, parts_of
 from clevertap_mcp.sandbox.settings import SandboxSettings
 
 __all__ = ["SandboxServer", "serve_forever"]
+
+_UVICORN_ERRORS = logging.getLogger("uvicorn.error")
+
+
+class _QuietCancellations(logging.Filter):
+    """While requests are abandoned on purpose, their cancellation is no error: uvicorn would log each one as
+    "Exception in ASGI application" with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        return not record.getMessage().rstrip().endswith("CancelledError")
+
 
 START_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -58,6 +74,40 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._on_stopping()
         await super().shutdown(sockets)
+
+
+class _IdleExit:
+    """ASGI wrapper that calls `stop` once `seconds` pass with no request in flight or started."""
+
+    def __init__(self, app: Any, seconds: float, stop: Callable[[], None]) -> None:
+        self._app = app
+        self._seconds = seconds
+        self._stop = stop
+        self._active = 0
+        self._last = 0.0
+        self._watching = False
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            if not self._watching:
+                self._watching = True
+                self._last = anyio.current_time()
+                self._watcher = asyncio.get_running_loop().create_task(self._watch())
+            return await self._app(scope, receive, send)
+        self._active += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._active -= 1
+            self._last = anyio.current_time()
+
+    async def _watch(self) -> None:
+        while True:
+            await anyio.sleep(max(self._seconds - (anyio.current_time() - self._last), 0.05))
+            if self._active == 0 and anyio.current_time() - self._last >= self._seconds:
+                self._stop()
+                return
 
 
 def _bind(host: str, port: int) -> tuple[socket.socket, str]:
@@ -155,14 +205,24 @@ class SandboxServer:
             sock.close()
             self._settled.set()
 
-    def stop(self) -> None:
+    def stop(self, *, abandon_requests: bool = False) -> None:
+        """Stop serving; `abandon_requests` drops requests still in flight at once instead of letting them finish
+        (the stdio server ending on a signal must be gone within a second)."""
         server, thread = self._server, self._thread
         if server is not None and thread is not None:
+            server.force_exit = abandon_requests
             server.should_exit = True
-            thread.join(STOP_TIMEOUT_SECONDS)
-            if thread.is_alive():
-                server.force_exit = True
+            quiet = _QuietCancellations() if abandon_requests else None
+            if quiet is not None:
+                _UVICORN_ERRORS.addFilter(quiet)
+            try:
                 thread.join(STOP_TIMEOUT_SECONDS)
+                if thread.is_alive():
+                    server.force_exit = True
+                    thread.join(STOP_TIMEOUT_SECONDS)
+            finally:
+                if quiet is not None:
+                    _UVICORN_ERRORS.removeFilter(quiet)
         self._server = None
         self._thread = None
         self._base_url = None
@@ -178,17 +238,28 @@ class SandboxServer:
 
 
 async def serve_forever(
-    settings: SandboxSettings, host: str, port: int, on_ready: Callable[[str], None], *, access_log: bool = False
+    settings: SandboxSettings,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+    *,
+    access_log: bool = False,
+    idle_exit: float | None = None,
 ) -> None:
     """Serve the sandbox in the running (asyncio) loop; `on_ready(base_url)` once it listens.
 
-    Runs until interrupted (uvicorn handles SIGINT/SIGTERM when this is the main thread) or cancelled; a cancelled
-    server still shuts down cleanly, closing its socket and running the app's lifespan exit.
+    Runs until interrupted (uvicorn handles SIGINT/SIGTERM when this is the main thread), cancelled, or (with
+    `idle_exit`) that many seconds pass without a request; a cancelled server still shuts down cleanly, closing its
+    socket and running the app's lifespan exit.
     """
     sock, base_url = _bind(host, port)
     app = build_sandbox_app(settings, root_url=base_url)
+    served: Any = app
+    server: _Server
+    if idle_exit is not None:
+        served = _IdleExit(app, idle_exit, lambda: setattr(server, "should_exit", True))
     server = _Server(
-        _config(app, access_log=access_log),
+        _config(served, access_log=access_log),
         on_started=lambda: on_ready(base_url),
         on_stopping=parts_of(app).state.release_waiters,
     )
