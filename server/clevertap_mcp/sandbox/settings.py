@@ -88,6 +88,9 @@ class SandboxSettings:
     # Renames of the campaign `status` values targets/list.json shows (§11, unconfirmed; default scheduled, running,
     # completed, stopped as they are), as (status, shown as) pairs.
     campaign_status_names: tuple[tuple[str, str], ...] = ()
+    # A targets/create.json body without target_mode (§16: the old push-only API clevertap-node's docs show): refused
+    # as missing by default, since current docs make target_mode mandatory (§11); "push" takes it as the old API did.
+    default_target_mode: str | None = None
     # `sk1` is only in the Java SDK's region enum (§1, unconfirmed; default not served, so 404 like any unknown host).
     # True serves it as a regional host with no accounts: every call there is 401, as on any wrong region.
     serve_sk1: bool = False

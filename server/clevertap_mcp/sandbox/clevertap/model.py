@@ -94,6 +94,8 @@ class Account:
     campaigns: dict[int, Campaign] = field(default_factory=dict[int, Campaign])
     # object_id -> epoch seconds at which an accepted deletion takes effect.
     pending_deletions: dict[str, float] = field(default_factory=dict[str, float])
+    # ("phone" | "email", value) pairs on the do-not-disturb list of /1/subscribe (subscriptions.py).
+    unsubscribed: set[tuple[str, str]] = field(default_factory=set[tuple[str, str]])
     last_seq: int = 0
 
     def find(self, identity: str | None = None, object_id: str | None = None) -> Profile | None:

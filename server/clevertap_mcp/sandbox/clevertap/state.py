@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import anyio
 
-from clevertap_mcp.sandbox.clevertap import campaigns, deletion, messages, trends, upload
+from clevertap_mcp.sandbox.clevertap import campaigns, deletion, messages, subscriptions, trends, upload
 from clevertap_mcp.sandbox.clevertap.counts import CountRequests
 from clevertap_mcp.sandbox.clevertap.errors import InvalidCredentials, Refused, UserNotFound
 from clevertap_mcp.sandbox.clevertap.exports import CursorPolicy, CursorStore
@@ -234,6 +234,8 @@ class CleverTapWorld:
     def create_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         # The per-second cap counts every call that got in, refused ones included: it guards the endpoint.
         self._creates.admit(account.account_id, self._rate_clock() + self._clock_offset)
+        if "target_mode" not in body and self.settings.default_target_mode is not None:
+            body = {**body, "target_mode": self.settings.default_target_mode}
         return {"status": "success", **campaigns.create_campaign(account, body, self.now())}
 
     def stop_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +262,12 @@ class CleverTapWorld:
     def demerge_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         deletion.demerge_profiles(account, body)
         return {"status": "success"}
+
+    def subscribe(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return subscriptions.subscribe(account, body)
+
+    def disassociate(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        return subscriptions.disassociate(account, body)
 
 
 def _count_path(kind: CountKind) -> str:
