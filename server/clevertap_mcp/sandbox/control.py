@@ -5,6 +5,9 @@ token because the sandbox only listens on loopback. Bad input is a 400 with Memb
 
     POST   /_sandbox/reset                    back to the fresh seeded state: no tenants or connections, a re-seeded
                                               CleverTap world, no faults, an empty request log  → {"status": "reset"}
+    POST   /_sandbox/reset {tenant}           (or ?tenant=) a fresh CleverTap world for that tenant only; its
+                                              connections, other tenants' worlds, faults and the log stay
+                                                                                  → {"status": "reset", "tenant"}
     POST   /_sandbox/connections              {tenantKey?, name?, key?, accountId?, passcode?, region?}: a READY
                                               CleverTap connection (demo account by default)  → 201 Connection;
                                               400 for a region that is not one of CleverTap's (clevertap/regions.py:
@@ -234,11 +237,17 @@ class RequestMiddleware:
 
 
 def control_routes(
-    state: MembraneState, log: RequestLog, faults: FaultBook, reset: Callable[[], None], root_url: str
+    state: MembraneState,
+    log: RequestLog,
+    faults: FaultBook,
+    reset: Callable[[str | None], None],
+    root_url: str,
 ) -> list[Route]:
     async def do_reset(request: Request) -> Response:
-        reset()
-        return JSONResponse({"status": "reset"})
+        body = await json_object(request, allow_empty=True)
+        tenant = optional_str(body, "tenant") or request.query_params.get("tenant") or None
+        reset(tenant)
+        return JSONResponse({"status": "reset"} if tenant is None else {"status": "reset", "tenant": tenant})
 
     async def add_connection(request: Request) -> Response:
         body = await json_object(request, allow_empty=True)

@@ -38,6 +38,13 @@ class SandboxSettings:
     # Seed of the deterministic CleverTap world.
     seed: int = 42
     profiles: int = 200
+    # Each Membrane tenant has its own CleverTap world, made on first use (app.py). "shared": every tenant starts
+    # from the world of `seed`, shared copy-on-write, so episodes start alike and cheaply; "per-tenant": each is
+    # seeded from `seed` and the tenant key, so tenants see different data (a full seed each, nothing shared).
+    tenant_seeds: Literal["shared", "per-tenant"] = "shared"
+    # Estimated MiB the other tenants' worlds may hold together; past it, the least recently used idle ones are
+    # dropped (their tenants get a fresh world on their next call). The sandbox's own tenant's world is kept.
+    tenant_worlds_mib: float = 256.0
     # Pinned "now" as epoch seconds; None means the real clock.
     clock: float | None = None
     # N of /1/counts/* (clevertap-api.md §9 and §14 #29, default 1): 0 answers the POST with the count at once;

@@ -90,7 +90,7 @@ async def execute(
     """Run `action` through `conn`: `{output, actionRunId}`, or the Membrane error that stopped it."""
     credentials = require_usable(conn)
     validated = validate_input(action.spec.input_schema, {} if raw_input is None else raw_input)
-    base_url = upstream.base_url(credentials.region)
+    base_url = upstream.base_url(credentials.region, conn.tenant.key)  # the tenant's own CleverTap world
     run_id = state.next_run_id()
     logs: list[str] = []
 
