@@ -90,12 +90,15 @@ async def test_a_tenant_reset_gives_that_tenant_a_fresh_world_and_leaves_the_oth
             answer = (await control.post("/_sandbox/reset", json={"tenant": "reset-me"})).json()
             by_query = (await control.post("/_sandbox/reset?tenant=nobody-yet")).json()
         async with http_client(url, tenant_token("reset-me")) as client:
-            # The connection outlives the reset: only the CleverTap world is new.
+            # Back to never seen: no connection until it ensures one, then a fresh world.
+            before_ensuring = await call(client, "proxy_request", {"path": "/1/now.json", "method": "POST", "body": {}})
+            assert ok(await call(client, "ensure_connection"))["state"] == "READY"
             after = await proxy(client, "/1/profile.json?identity=episode-user")
         async with http_client(url, tenant_token("keep-me")) as client:
             kept = await proxy(client, "/1/profile.json?identity=episode-user")
     assert answer == {"status": "reset", "tenant": "reset-me"}
     assert by_query == {"status": "reset", "tenant": "nobody-yet"}
+    assert before_ensuring.is_error
     assert after["status"] == "fail"
     assert kept["record"]["profileData"]["Name"] == "keep-me"
 

@@ -126,6 +126,7 @@ def build_sandbox_app(
 
     def reset(tenant: str | None = None) -> None:
         if tenant is not None:
+            state.forget_tenant(tenant)
             clevertap.reset(tenant)
             return
         state.reset()

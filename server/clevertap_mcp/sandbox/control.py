@@ -5,8 +5,9 @@ token because the sandbox only listens on loopback. Bad input is a 400 with Memb
 
     POST   /_sandbox/reset                    back to the fresh seeded state: no tenants or connections, a re-seeded
                                               CleverTap world, no faults, an empty request log  → {"status": "reset"}
-    POST   /_sandbox/reset {tenant}           (or ?tenant=) a fresh CleverTap world for that tenant only; its
-                                              connections, other tenants' worlds, faults and the log stay
+    POST   /_sandbox/reset {tenant}           (or ?tenant=) that tenant only, back to never seen: its connections
+                                              go and its CleverTap world is fresh; other tenants, faults and the
+                                              log stay
                                                                                   → {"status": "reset", "tenant"}
     POST   /_sandbox/connections              {tenantKey?, name?, key?, accountId?, passcode?, region?}: a READY
                                               CleverTap connection (demo account by default)  → 201 Connection;
