@@ -174,3 +174,17 @@ def test_past_the_memory_cap_the_least_recently_used_idle_worlds_are_dropped() -
     assert worlds.entry("busy") is busy  # in flight: never dropped
     assert worlds.evicted >= 2
     assert worlds.world_for("w-1").shares_template  # dropped, then made afresh
+
+
+async def test_a_forgotten_tenants_ids_are_never_given_to_another_connection(sandbox: SandboxServer) -> None:
+    async with httpx2.AsyncClient(base_url=sandbox.base_url) as control:
+
+        async def connect(tenant: str) -> str:
+            made = await control.post("/_sandbox/connections", json={"tenantKey": tenant})
+            assert made.status_code == 201
+            return str(made.json()["id"])
+
+        first, second = await connect("forget-a"), await connect("forget-b")
+        await control.post("/_sandbox/reset", json={"tenant": "forget-a"})
+        again = await connect("forget-a")
+    assert len({first, second, again}) == 3

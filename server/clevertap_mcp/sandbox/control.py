@@ -30,7 +30,8 @@ token because the sandbox only listens on loopback. Bad input is a 400 with Memb
     GET    /_sandbox/health                   {status: "ok", rootUrl}
 
 The request log covers both emulators: Membrane's API and connect page (`side: "membrane"`), and every call that
-reached the CleverTap emulator (`side: "clevertap"`, its path under `/clevertap/{region}`), which is where the Membrane
+reached the CleverTap emulator (`side: "clevertap"`, its path under `/clevertap/{region}`, or
+`/clevertap/tenant/{segment}/{region}` for a tenant other than the sandbox's own: tenant_worlds.py), which is where the Membrane
 emulator's upstream calls land, so a harness can assert what an agent did and what that made Membrane send
 CleverTap. A faulted request's entry names its fault (`{id, kind}`); `status` is what the client was sent, and stays
 null for a connection dropped before any answer.
