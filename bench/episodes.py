@@ -31,7 +31,7 @@ import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx2
@@ -153,8 +153,9 @@ async def http_episode(url: str, tenant: str) -> None:
 
 
 def _innermost(exc: BaseException) -> str:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
+    while isinstance(exc, BaseExceptionGroup):
+        group = cast(BaseExceptionGroup[BaseException], exc)
+        exc = group.exceptions[0]
     return f"{type(exc).__name__}: {exc}"
 
 
