@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from clevertap_mcp.membrane.auth import StaticToken
-from clevertap_mcp.proxy_guard import ACCEPTED_FORM, GuardError, check_headers, check_path, fill_path_params
+from clevertap_mcp.proxy_guard import (
+    ACCEPTED_FORM,
+    GuardError,
+    check_headers,
+    check_path,
+    fill_path_params,
+    query_values,
+)
 
 from helpers import FAKE_API_URL, FakeMembrane, call, error_text, mcp_client, ok
 
@@ -305,3 +312,19 @@ async def test_ordinary_headers_and_an_encoded_cursor_reach_membrane_unchanged()
     assert sent.url.raw_path == b"/connections/c/proxy/1/events.json?cursor=ZyZjIGJg%2FZmhlYg%3D%3D"
     assert sent.headers["x-request-tag"] == "t-1"
     assert sent.headers["authorization"] == "Bearer tok-guard-test-1"
+
+
+@pytest.mark.parametrize(
+    ("query", "sent"),
+    [
+        ({"cursor": "AbC%2Fx%2By%3D%3D"}, {"cursor": "AbC/x+y=="}),
+        ({"cursor": "AbC/x+y=="}, {"cursor": "AbC/x+y=="}),
+        ({"cursor": "50%off"}, {"cursor": "50%off"}),
+        ({"identity": "a%2Fb", "app": True, "batch_size": 5}, {"identity": "a%2Fb", "app": "true", "batch_size": "5"}),
+    ],
+    ids=["cursor-as-given", "cursor-decoded", "cursor-with-a-lone-percent", "other-parameters-untouched"],
+)
+def test_query_values_undo_clevertaps_encoding_of_a_cursor_only(
+    query: dict[str, str | int | bool], sent: dict[str, str]
+) -> None:
+    assert query_values(query) == sent

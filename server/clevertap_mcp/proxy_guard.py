@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 MAX_PATH_LENGTH = 2048
 MAX_HEADER_VALUE_LENGTH = 4096
@@ -28,6 +29,9 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# Query parameters whose values CleverTap hands out percent-encoded (export cursors, clevertap-api.md §8).
+_ENCODED_AS_GIVEN = frozenset({"cursor"})
 
 FORBIDDEN_HEADERS = frozenset(
     {
@@ -57,6 +61,18 @@ FORBIDDEN_HEADER_PREFIXES = ("x-clevertap-", "x-forwarded-", "proxy-")
 
 class GuardError(ValueError):
     """The request was refused before anything was sent; the message says what to change."""
+
+
+def query_values(query: Mapping[str, str | int | float | bool] | None) -> dict[str, str]:
+    """`query` as the strings the client encodes once: booleans as `true`/`false`, and a cursor that still holds
+    CleverTap's percent-escapes decoded first, so it goes out byte for byte as CleverTap gave it, as it does in
+    the path. Agents copy cursors into `query` as often as into the path; encoded twice, CleverTap answers
+    "Incorrect Usage" (§8)."""
+    values: dict[str, str] = {}
+    for name, value in (query or {}).items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        values[name] = unquote(text) if name in _ENCODED_AS_GIVEN and _ESCAPE.search(text) else text
+    return values
 
 
 def fill_path_params(path: str, params: Mapping[str, object] | None) -> str:

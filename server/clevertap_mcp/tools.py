@@ -263,7 +263,7 @@ async def proxy_request(
         if not any(k.lower() == "content-type" for k in safe_headers):
             safe_headers["Content-Type"] = "text/plain; charset=utf-8"
     conn_id = await _connection_id(app, connection_id)
-    str_query = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (query or {}).items()}
+    str_query = proxy_guard.query_values(query)
     asked = await confirm.confirm_proxy(
         ctx,
         client,

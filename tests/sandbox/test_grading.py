@@ -17,6 +17,7 @@ from clevertap_mcp.sandbox.settings import (
     DEMO_TENANT_KEY,
     SandboxSettings,
 )
+from clevertap_mcp.sandbox.tenant_worlds import tenant_segment
 
 from helpers import in_process_sandbox
 
@@ -157,7 +158,7 @@ async def test_the_sandbox_tenant_is_readable_by_key_and_another_tenant_is_a_404
         assert (await diff_of(client, tenant=DEMO_TENANT_KEY))["changed"] is False
         response = await client.get("/_sandbox/snapshot", params={"tenant": "someone-else"})
     assert response.status_code == 404
-    assert DEMO_TENANT_KEY in response.json()["message"] and "omit 'tenant'" in response.json()["message"]
+    assert "someone-else" in response.json()["message"] and "omit 'tenant'" in response.json()["message"]
 
 
 async def test_a_full_snapshot_lists_every_event_and_never_a_device_token() -> None:
@@ -186,3 +187,17 @@ def test_a_world_built_by_hand_diffs_against_an_empty_world() -> None:
     world.add_account(seed_demo_account(1, 3, anchor=NOW))
     (added,) = diff(world)["accounts"].values()
     assert added["summary"]["profilesAdded"] == 3 and added["summary"]["eventsAdded"] > 0
+
+
+async def test_each_tenant_is_graded_on_its_own_world_once_it_has_one() -> None:
+    record = {"type": "profile", "identity": "graded-user", "profileData": {"Name": "Graded"}}
+    base = f"/clevertap/tenant/{tenant_segment('episode-7')}/eu1"
+    async with in_process_sandbox(SandboxSettings(clock=NOW)) as (_, client):
+        before = await client.get("/_sandbox/diff", params={"tenant": "episode-7"})
+        uploaded = await client.post(f"{base}/1/upload", json={"d": [record]}, headers=CT)
+        theirs = await diff_of(client, tenant="episode-7")
+        own = await diff_of(client)
+    assert before.status_code == 404
+    assert uploaded.json()["status"] == "success", uploaded.text
+    assert theirs["changed"] is True and account_diff(theirs)["summary"]["profilesAdded"] == 1
+    assert own["changed"] is False

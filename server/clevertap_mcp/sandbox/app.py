@@ -11,8 +11,8 @@ app's lifespan. Served by uvicorn (server.py) that is a loopback call to the sam
 `outbound_transport=httpx2.ASGITransport`: the factory receives this very app, so those calls stay in the process too.
 ASGITransport does not run lifespans, so in-process callers enter `app.router.lifespan_context(app)` themselves.
 
-`POST /_sandbox/reset` swaps in a freshly seeded CleverTap world and app and empties the Membrane state, the pending
-faults and the request log; the outbound client and routes stay, so a running server needs no restart. Faults
+`POST /_sandbox/reset` swaps in freshly seeded CleverTap worlds and empties the Membrane state, the pending
+faults and the request log (with a tenant, it swaps only that tenant's world: tenant_worlds.py); the outbound client and routes stay, so a running server needs no restart. Faults
 (faults.py) apply to requests on their way into this app, so a CleverTap-side fault also hits the Membrane side's own
 upstream calls, which come back in through the same middleware.
 """
@@ -23,18 +23,21 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from clevertap_mcp.sandbox.clevertap import CleverTapWorld, build_clevertap_app
+from clevertap_mcp.sandbox.clevertap import CleverTapWorld
+from clevertap_mcp.sandbox.clevertap.errors import NotFound
 from clevertap_mcp.sandbox.control import CONTROL_PREFIX, Interceptor, RequestLog, RequestMiddleware, control_routes
 from clevertap_mcp.sandbox.faults import CLEVERTAP_PREFIX, FaultBook
 from clevertap_mcp.sandbox.grading import grading_routes
 from clevertap_mcp.sandbox.membrane.connect_page import connect_routes
-from clevertap_mcp.sandbox.membrane.errors import MembraneError, NotFound
+from clevertap_mcp.sandbox.membrane.errors import MembraneError
 from clevertap_mcp.sandbox.membrane.oauth_routes import oauth_control_routes, oauth_routes
 from clevertap_mcp.sandbox.membrane.oauth_state import OAuthState
 from clevertap_mcp.sandbox.membrane.routes import MembraneApi, membrane_error_handler, route_not_found_handler
@@ -42,6 +45,7 @@ from clevertap_mcp.sandbox.membrane.search import CATALOG
 from clevertap_mcp.sandbox.membrane.state import MembraneState
 from clevertap_mcp.sandbox.membrane.upstream import TransportFactory, Upstream
 from clevertap_mcp.sandbox.settings import SandboxSettings
+from clevertap_mcp.sandbox.tenant_worlds import TENANT_SEGMENT, TenantWorlds, tenant_from_segment
 
 __all__ = ["CLEVERTAP_PREFIX", "CONNECT_PREFIX", "CleverTapMount", "SandboxParts", "build_sandbox_app", "parts_of"]
 
@@ -69,27 +73,52 @@ def parts_of(app: Starlette) -> SandboxParts:
 
 
 class CleverTapMount:
-    """The CleverTap emulator behind a stable ASGI entry, so a reset can swap in a freshly seeded world."""
+    """The CleverTap emulator behind a stable ASGI entry: one world per Membrane tenant (tenant_worlds.py), each
+    swapped for a fresh one by a reset. `/{region}/...` is the own tenant's world, `/tenant/{segment}/{region}/...`
+    another tenant's."""
 
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
-        self.reset()
+        self.worlds = TenantWorlds(settings)
 
-    def reset(self) -> None:
-        self.world = CleverTapWorld.seeded(self.settings)
-        self._app = build_clevertap_app(self.world)
+    def reset(self, tenant_key: str | None = None) -> None:
+        """Fresh worlds for every tenant, or only for `tenant_key`."""
+        if tenant_key is None:
+            self.worlds.reset_all()
+        else:
+            self.worlds.reset(tenant_key)
+
+    @property
+    def world(self) -> CleverTapWorld:
+        """The sandbox's own tenant's world."""
+        return self.worlds.own
 
     def world_for(self, tenant_key: str | None) -> CleverTapWorld:
-        """The world of `tenant_key` (None: the sandbox's own tenant). One world serves this sandbox's tenant only."""
-        if tenant_key is None or tenant_key == self.settings.tenant_key:
-            return self.world
-        raise NotFound(
-            f"Tenant '{tenant_key[:80]}' has no CleverTap world here: this sandbox's world belongs to tenant "
-            f"'{self.settings.tenant_key}'; omit 'tenant' or pass that one"
-        )
+        """The world of `tenant_key`, made on first use; None is the sandbox's own configured tenant."""
+        return self.worlds.world_for(tenant_key)
+
+    def existing_world(self, tenant_key: str | None) -> CleverTapWorld | None:
+        """The world of `tenant_key` if it has one now; a grader's typo must not conjure a pristine world."""
+        return self.worlds.existing(tenant_key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        tenant_key: str | None = None
+        route_path = get_route_path(scope)
+        head, _, rest = route_path.lstrip("/").partition("/")
+        if head == TENANT_SEGMENT:
+            segment, _, _ = rest.partition("/")
+            tenant_key = tenant_from_segment(segment)
+            if tenant_key is None:
+                await JSONResponse(NotFound().body(), status_code=404)(scope, receive, send)
+                return
+            prefix = f"/{TENANT_SEGMENT}/{segment}"
+            scope = {**scope, "root_path": scope.get("root_path", "") + prefix}
+        entry = self.worlds.entry(tenant_key)
+        entry.in_flight += 1
+        try:
+            await entry.served()(scope, receive, send)
+        finally:
+            entry.in_flight -= 1
 
 
 def build_sandbox_app(
@@ -98,14 +127,18 @@ def build_sandbox_app(
     """The sandbox served at `root_url` (no trailing slash needed), reaching its CleverTap through `root_url`."""
     root_url = root_url.rstrip("/")
     state = MembraneState(settings, connect_url=f"{root_url}{CONNECT_PREFIX}/connect")
-    upstream = Upstream(root_url, outbound_transport)
+    upstream = Upstream(root_url, outbound_transport, own_tenant=settings.tenant_key)
     log = RequestLog()
     clevertap = CleverTapMount(settings)
     interceptors: list[Interceptor] = []
     faults = FaultBook()
     oauth = OAuthState(settings)
 
-    def reset() -> None:
+    def reset(tenant: str | None = None) -> None:
+        if tenant is not None:
+            state.forget_tenant(tenant)
+            clevertap.reset(tenant)
+            return
         state.reset()
         oauth.reset()
         clevertap.reset()

@@ -5,6 +5,10 @@ token because the sandbox only listens on loopback. Bad input is a 400 with Memb
 
     POST   /_sandbox/reset                    back to the fresh seeded state: no tenants or connections, a re-seeded
                                               CleverTap world, no faults, an empty request log  → {"status": "reset"}
+    POST   /_sandbox/reset {tenant}           (or ?tenant=) that tenant only, back to never seen: its connections
+                                              go and its CleverTap world is fresh; other tenants, faults and the
+                                              log stay
+                                                                                  → {"status": "reset", "tenant"}
     POST   /_sandbox/connections              {tenantKey?, name?, key?, accountId?, passcode?, region?}: a READY
                                               CleverTap connection (demo account by default)  → 201 Connection;
                                               400 for a region that is not one of CleverTap's (clevertap/regions.py:
@@ -27,7 +31,8 @@ token because the sandbox only listens on loopback. Bad input is a 400 with Memb
     GET    /_sandbox/snapshot, /_sandbox/diff a tenant's CleverTap world for graders (grading.py)
 
 The request log covers both emulators: Membrane's API and connect page (`side: "membrane"`), and every call that
-reached the CleverTap emulator (`side: "clevertap"`, its path under `/clevertap/{region}`), which is where the Membrane
+reached the CleverTap emulator (`side: "clevertap"`, its path under `/clevertap/{region}`, or
+`/clevertap/tenant/{segment}/{region}` for a tenant other than the sandbox's own: tenant_worlds.py), which is where the Membrane
 emulator's upstream calls land, so a harness can assert what an agent did and what that made Membrane send
 CleverTap. A faulted request's entry names its fault (`{id, kind}`); `status` is what the client was sent, and stays
 null for a connection dropped before any answer.
@@ -235,11 +240,17 @@ class RequestMiddleware:
 
 
 def control_routes(
-    state: MembraneState, log: RequestLog, faults: FaultBook, reset: Callable[[], None], root_url: str
+    state: MembraneState,
+    log: RequestLog,
+    faults: FaultBook,
+    reset: Callable[[str | None], None],
+    root_url: str,
 ) -> list[Route]:
     async def do_reset(request: Request) -> Response:
-        reset()
-        return JSONResponse({"status": "reset"})
+        body = await json_object(request, allow_empty=True)
+        tenant = optional_str(body, "tenant") or request.query_params.get("tenant") or None
+        reset(tenant)
+        return JSONResponse({"status": "reset"} if tenant is None else {"status": "reset", "tenant": tenant})
 
     async def add_connection(request: Request) -> Response:
         body = await json_object(request, allow_empty=True)

@@ -47,6 +47,7 @@ from starlette.types import Scope
 
 from clevertap_mcp.sandbox.clevertap.regions import REGIONS
 from clevertap_mcp.sandbox.membrane.errors import MembraneError
+from clevertap_mcp.sandbox.tenant_worlds import TENANT_SEGMENT
 
 __all__ = [
     "CLEVERTAP_PREFIX",
@@ -123,6 +124,8 @@ def target_of(scope: Scope) -> Target:
     method = cast(str, scope["method"])
     if path == CLEVERTAP_PREFIX or path.startswith(CLEVERTAP_PREFIX + "/"):
         region, _, inner = path[len(CLEVERTAP_PREFIX) :].lstrip("/").partition("/")
+        if region == TENANT_SEGMENT:  # another tenant's world (tenant_worlds.py): /tenant/{segment}/{region}/...
+            region, _, inner = inner.partition("/")[2].partition("/")
         return Target(Side.CLEVERTAP, method, "/" + inner, region or None)
     return Target(Side.MEMBRANE, method, path)
 

@@ -71,6 +71,13 @@ class SandboxSettings:
     # Seed of the deterministic CleverTap world.
     seed: int = 42
     profiles: int = 200
+    # Each Membrane tenant has its own CleverTap world, made on first use (app.py). "shared": every tenant starts
+    # from the world of `seed`, shared copy-on-write, so episodes start alike and cheaply; "per-tenant": each is
+    # seeded from `seed` and the tenant key, so tenants see different data (a full seed each, nothing shared).
+    tenant_seeds: Literal["shared", "per-tenant"] = "shared"
+    # Estimated MiB the other tenants' worlds may hold together; past it, the least recently used idle ones are
+    # dropped (their tenants get a fresh world on their next call). The sandbox's own tenant's world is kept.
+    tenant_worlds_mib: float = 256.0
     # Pinned "now" as epoch seconds; None means the real clock.
     clock: float | None = None
     # N of /1/counts/* (clevertap-api.md §9 and §14 #29, default 1): 0 answers the POST with the count at once;
@@ -121,6 +128,9 @@ class SandboxSettings:
     # Renames of the campaign `status` values targets/list.json shows (§11, unconfirmed; default scheduled, running,
     # completed, stopped as they are), as (status, shown as) pairs.
     campaign_status_names: tuple[tuple[str, str], ...] = ()
+    # A targets/create.json body without target_mode (§16: the old push-only API clevertap-node's docs show): refused
+    # as missing by default, since current docs make target_mode mandatory (§11); "push" takes it as the old API did.
+    default_target_mode: str | None = None
     # `sk1` is only in the Java SDK's region enum (§1, unconfirmed; default not served, so 404 like any unknown host).
     # True serves it as a regional host with no accounts: every call there is 401, as on any wrong region.
     serve_sk1: bool = False

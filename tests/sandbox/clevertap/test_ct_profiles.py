@@ -127,11 +127,12 @@ async def test_demerge_detaches_an_identity_so_its_next_record_starts_a_profile_
     [
         {},
         {"identities": []},
-        {"identities": "u-1001"},
+        {"identities": ""},
+        {"identities": {"u-1001": True}},
         {"identities": [f"u-{i}" for i in range(101)]},
         {"identities": [7]},
     ],
-    ids=["missing", "empty", "not-a-list", "over-100", "not-strings"],
+    ids=["missing", "empty", "empty-string", "an-object", "over-100", "not-strings"],
 )
 async def test_a_demerge_without_identities_or_with_too_many_fails_and_changes_nothing(
     client: httpx2.AsyncClient, account: Account, body: dict[str, object]

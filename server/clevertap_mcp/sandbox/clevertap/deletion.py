@@ -44,10 +44,10 @@ def schedule_deletion(account: Account, body: dict[str, Any], at: float) -> None
 
 
 def demerge_profiles(account: Account, body: dict[str, Any]) -> None:
-    """Detach each of `identities` from its profile."""
+    """Detach each of `identities` (one string or a list, §16) from its profile."""
     identities = body.get("identities")
-    if not isinstance(identities, list) or not identities:
-        raise Refused("identities is mandatory: a list of 1 to 100 identities", 400)
+    if not identities or not isinstance(identities, (list, str)):
+        raise Refused("identities is mandatory: an identity, or a list of 1 to 100 identities", 400)
     for identity in _id_list(body, "identities"):
         profile = account.find(identity=identity)
         if profile is not None:

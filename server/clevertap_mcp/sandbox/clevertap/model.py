@@ -6,7 +6,7 @@ Plain data with no rules; the rules live in the modules that change it (upload, 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
@@ -94,6 +94,8 @@ class Account:
     campaigns: dict[int, Campaign] = field(default_factory=dict[int, Campaign])
     # object_id -> epoch seconds at which an accepted deletion takes effect.
     pending_deletions: dict[str, float] = field(default_factory=dict[str, float])
+    # ("phone" | "email", value) pairs on the do-not-disturb list of /1/subscribe (subscriptions.py).
+    unsubscribed: set[tuple[str, str]] = field(default_factory=set[tuple[str, str]])
     last_seq: int = 0
 
     def find(self, identity: str | None = None, object_id: str | None = None) -> Profile | None:
@@ -116,3 +118,20 @@ class Account:
     def next_seq(self) -> int:
         self.last_seq += 1
         return self.last_seq
+
+    def fork(self) -> Account:
+        """A copy that can change without changing this one: what the rules mutate in place (profiles, their data
+        and tokens, campaigns, the containers) is copied; events, which nothing mutates once stored, are shared."""
+        return replace(
+            self,
+            profiles={oid: replace(p, data=dict(p.data), tokens=list(p.tokens)) for oid, p in self.profiles.items()},
+            by_identity=dict(self.by_identity),
+            events=list(self.events),
+            event_names=set(self.event_names),
+            discarded_events=set(self.discarded_events),
+            campaigns={
+                cid: replace(c, result=dict(c.result), request=dict(c.request)) for cid, c in self.campaigns.items()
+            },
+            pending_deletions=dict(self.pending_deletions),
+            unsubscribed=set(self.unsubscribed),
+        )

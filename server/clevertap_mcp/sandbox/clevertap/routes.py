@@ -115,6 +115,14 @@ async def _object(request: Request) -> dict[str, Any]:
     return cast(dict[str, Any], value)
 
 
+def _query_object(raw: str) -> dict[str, Any]:
+    """The `query` parameter of a GET export: JSON like a POST body, refused the same ways."""
+    value = parse_json(raw.encode())
+    if not isinstance(value, dict):
+        raise Refused(f"The query parameter must be a JSON object, not {_json_type(value)}", 400)
+    return cast(dict[str, Any], value)
+
+
 def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
@@ -182,6 +190,10 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
             if request.method == "POST":
                 return world.open_export(account, kind, await _object(request), request.query_params)
             cursor = _raw_param(request, "cursor")
+            query = request.query_params.get("query")
+            if not cursor and query is not None:
+                # The GET form of step 1 that clevertap-node sends (§16): the query as URL-encoded JSON.
+                return world.open_export(account, kind, _query_object(query), request.query_params)
             if not cursor:
                 raise CursorInvalidated
             return world.export_page(account, kind, cursor)
@@ -232,6 +244,8 @@ def build_clevertap_app(world: CleverTapWorld) -> Starlette:
         *(endpoint(f"/1/send/{channel}.json", send(channel)) for channel in SEND_CHANNELS),
         endpoint("/1/delete/profiles.json", simple(world.delete_profiles)),
         endpoint("/1/demerge/profiles.json", simple(world.demerge_profiles)),
+        endpoint("/1/subscribe", simple(world.subscribe)),
+        endpoint("/1/disassociate", simple(world.disassociate)),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
 

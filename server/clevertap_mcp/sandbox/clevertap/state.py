@@ -3,6 +3,11 @@
 Methods take parsed requests, apply CleverTap's rules and return the success body, or raise an errors.py class.
 None of them awaits, so on the single event loop each runs to completion before another request's starts: that is
 what keeps the world consistent under concurrent requests.
+
+A world made by `sharing(template)` starts with the template's accounts themselves, not copies, and copies an
+account (Account.fork) the first time one of its own methods changes it: a tenant's new world costs almost nothing
+until its first write (app.py). Code outside the world must treat `account()` as read-only for that reason; it
+takes `writable_account()` to change one directly.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any, Literal
 
 import anyio
 
-from clevertap_mcp.sandbox.clevertap import campaigns, deletion, messages, trends, upload
+from clevertap_mcp.sandbox.clevertap import campaigns, deletion, messages, subscriptions, trends, upload
 from clevertap_mcp.sandbox.clevertap.counts import CountRequests
 from clevertap_mcp.sandbox.clevertap.errors import InvalidCredentials, Refused, UserNotFound
 from clevertap_mcp.sandbox.clevertap.exports import CursorPolicy, CursorStore
@@ -69,6 +74,8 @@ class CleverTapWorld:
         self._creates = RateWindow(settings.create_campaign_per_second)
         # The "now" the seeded data was generated at (seeded()); None for a world built account by account.
         self.anchor: float | None = None
+        # Accounts still shared with the template this world was made from (`sharing`), by _accounts key.
+        self._shared: set[tuple[str, str]] = set()
         for account in accounts:
             self.add_account(account)
 
@@ -99,9 +106,35 @@ class CleverTapWorld:
             return CleverTapWorld(self.settings)
         return CleverTapWorld.seeded(self.settings, anchor=self.anchor)
 
-    def accounts(self) -> list[Account]:
-        """Every account of the world, in the order they were added."""
-        return list(self._accounts.values())
+    @classmethod
+    def sharing(cls, template: CleverTapWorld) -> CleverTapWorld:
+        """A world with `template`'s accounts, each copied on its first change here; `template` must not change."""
+        world = cls(template.settings, rate_clock=template._rate_clock, wall_clock=template._wall_clock)
+        for account in template._accounts.values():
+            world.add_account(account)
+        world._shared = set(world._accounts)
+        # The same seeded data, so the same baseline for the grader's diff (pristine()).
+        world.anchor = template.anchor
+        return world
+
+    @property
+    def shares_template(self) -> bool:
+        """Whether every account is still the template's own (nothing written here yet)."""
+        return bool(self._shared) and self._shared == set(self._accounts)
+
+    def _writable(self, account: Account) -> Account:
+        key = (account.region, account.account_id)
+        if key not in self._shared:
+            return account
+        self._shared.discard(key)
+        forked = account.fork()
+        self._accounts[key] = forked
+        return forked
+
+    def writable_account(self, region: str, account_id: str) -> Account | None:
+        """The account, copied first if still shared, for a caller that changes it directly (a test or grader)."""
+        account = self.account(region, account_id)
+        return self._writable(account) if account is not None else None
 
     # Clock and accounts ------------------------------------------------------------------------------------------
 
@@ -118,6 +151,10 @@ class CleverTapWorld:
         self._accounts[(account.region, account.account_id)] = account
         self._cursors[account.account_id] = CursorStore(account.account_id)
         self._counts[account.account_id] = CountRequests(account.account_id, ttl=self.settings.count_request_ttl)
+
+    def accounts(self) -> list[Account]:
+        """Every account of the world, in the order they were added."""
+        return list(self._accounts.values())
 
     def account(self, region: str, account_id: str) -> Account | None:
         return self._accounts.get((REGION_ALIASES.get(region, region), account_id))
@@ -137,6 +174,7 @@ class CleverTapWorld:
         self._counts[account.account_id].purge(now)
         due = {object_id for object_id, at in account.pending_deletions.items() if at <= now}
         if due:
+            account = self._writable(account)  # already a copy: only a change here schedules deletions
             account.remove_profiles(due)
             for object_id in due:
                 del account.pending_deletions[object_id]
@@ -153,6 +191,7 @@ class CleverTapWorld:
     # Upload ------------------------------------------------------------------------------------------------------
 
     def upload(self, account: Account, payload: Any, *, dry_run: bool) -> dict[str, Any]:
+        account = account if dry_run else self._writable(account)
         return upload.upload(account, payload, self.settings, self.now(), dry_run=dry_run)
 
     # Exports and lookup ------------------------------------------------------------------------------------------
@@ -257,10 +296,14 @@ class CleverTapWorld:
 
     def create_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         # The per-second cap counts every call that got in, refused ones included: it guards the endpoint.
+        account = self._writable(account)
         self._creates.admit(account.account_id, self._rate_clock() + self._clock_offset)
+        if "target_mode" not in body and self.settings.default_target_mode is not None:
+            body = {**body, "target_mode": self.settings.default_target_mode}
         return {"status": "success", **campaigns.create_campaign(account, body, self.now())}
 
     def stop_campaign(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        account = self._writable(account)
         campaigns.stop_campaign(account, body)
         return {"status": "success"}
 
@@ -276,14 +319,24 @@ class CleverTapWorld:
 
     def delete_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
         """Accept a deletion of profiles by identity and/or guid; it takes effect after settings.delete_delay_seconds."""
+        account = self._writable(account)
         deletion.schedule_deletion(account, body, self.now() + self.settings.delete_delay_seconds)
         self._settle(account)
         # Further fields are unconfirmed (§12): none by default, settings.delete_success_extras otherwise.
         return {"status": "success", **dict(self.settings.delete_success_extras)}
 
     def demerge_profiles(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        account = self._writable(account)
         deletion.demerge_profiles(account, body)
         return {"status": "success"}
+
+    def subscribe(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        account = self._writable(account)
+        return subscriptions.subscribe(account, body)
+
+    def disassociate(self, account: Account, body: dict[str, Any]) -> dict[str, Any]:
+        account = self._writable(account)
+        return subscriptions.disassociate(account, body)
 
 
 def _count_path(kind: CountKind) -> str:

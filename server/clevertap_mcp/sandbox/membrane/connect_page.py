@@ -165,7 +165,7 @@ def connect_routes(state: MembraneState, upstream: Upstream) -> list[Route]:
             error = f"Choose one of the regions: {', '.join(REGIONS)}."
         elif (problem := credentials_problem(account_id, passcode, region)) is not None:
             error = f"{problem}."
-        elif not await upstream.credentials_work(CleverTapCredentials(account_id, passcode, region)):
+        elif not await upstream.credentials_work(CleverTapCredentials(account_id, passcode, region), conn.tenant.key):
             error = f"CleverTap did not accept this account ID and passcode in region {region}."
         if error is not None:
             return _page("Connect CleverTap", _form(conn, workspace, account_id, "", region, error), 400)

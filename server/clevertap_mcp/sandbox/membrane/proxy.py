@@ -129,7 +129,7 @@ def prepare(
             f"'{target.foreign_host}'. Pass a path relative to the CleverTap API, such as /1/now.json",
             data={"host": target.foreign_host},
         )
-    url = upstream.url(target, query)
+    url = upstream.url(target, query, conn.tenant.key)  # the tenant's own CleverTap world
     outgoing = [_header(name, value) for name, value in headers if name.lower() not in DROPPED_REQUEST_HEADERS]
     outgoing += [
         _header("X-CleverTap-Account-Id", credentials.account_id),

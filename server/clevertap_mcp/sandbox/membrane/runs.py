@@ -94,7 +94,7 @@ async def execute(
     credentials = require_usable(conn)
     schema = input_schema_of(action.spec, state.settings)
     validated = validate_input(schema, {} if raw_input is None else raw_input)
-    base_url = upstream.base_url(credentials.region)
+    base_url = upstream.base_url(credentials.region, conn.tenant.key)  # the tenant's own CleverTap world
     run_id = state.next_run_id()
     logs: list[str] = []
 

@@ -212,11 +212,23 @@ class MembraneState:
         self._connections: dict[str, Connection] = {}
         self._runs = 0
         self.run_logs = RunLogs()
+        # Ids count every tenant and connection made since the last reset, so forgetting one never reuses its id.
+        self._tenants_made = 0
+        self._connections_made = 0
 
     def reset(self) -> None:
         """Back to the empty world; parked long-polls wake and find their connection gone."""
         self._fresh()
         self.changes.notify_all()
+
+    def forget_tenant(self, key: str) -> None:
+        """One tenant back to never seen: its connections go, and their parked long-polls wake to find them gone."""
+        tenant = self._tenants.pop(key, None)
+        if tenant is None:
+            return
+        for conn in [conn for conn in self._connections.values() if conn.tenant is tenant]:
+            del self._connections[conn.id]
+            self.changes.notify(conn.id)
 
     def release_waiters(self) -> None:
         """The server is stopping: parked long-polls answer now with the current object, and new ones do not park.
@@ -232,7 +244,8 @@ class MembraneState:
 
     def tenant(self, key: str) -> Tenant:
         if key not in self._tenants:
-            self._tenants[key] = Tenant(id=f"tenant_{len(self._tenants) + 1:04d}", key=key)
+            self._tenants_made += 1
+            self._tenants[key] = Tenant(id=f"tenant_{self._tenants_made:04d}", key=key)
         return self._tenants[key]
 
     def connections(self, tenant: Tenant) -> Iterator[Connection]:
@@ -388,7 +401,8 @@ class MembraneState:
 
     def _add(self, tenant: Tenant, name: str, domain: str, app: KnownApp | None, state: ConnectionState) -> Connection:
         now = self.now()
-        conn = Connection(f"conn_{len(self._connections) + 1:04d}", tenant, name, domain, app, state, now, now)
+        self._connections_made += 1
+        conn = Connection(f"conn_{self._connections_made:04d}", tenant, name, domain, app, state, now, now)
         self._connections[conn.id] = conn
         return conn
 

@@ -37,6 +37,7 @@ from clevertap_mcp.sandbox.clevertap.regions import REGION_ALIASES, REGIONS
 from clevertap_mcp.sandbox.connector import CleverTapCredentials, clevertap_base_url
 from clevertap_mcp.sandbox.membrane import run_logs
 from clevertap_mcp.sandbox.membrane.errors import MembraneError
+from clevertap_mcp.sandbox.tenant_worlds import TENANT_SEGMENT, tenant_segment
 
 __all__ = [
     "EMULATED_HOSTS",
@@ -63,6 +64,7 @@ _PATH_SAFE = "/:@!$&'()*+,;=~"
 _MAX_DECODES = 8
 # What an account id or passcode may hold: they travel as header values, so printable ASCII without spaces.
 _CREDENTIAL = re.compile(r"[!-~]{1,200}")
+CLEVERTAP_MOUNT = "/clevertap"  # where app.py mounts the emulator (clevertap_base_url's own prefix)
 
 
 @dataclass(frozen=True)
@@ -131,23 +133,29 @@ def _resolve_dots(path: str) -> str:
 class Upstream:
     """The outbound client to the CleverTap emulator, usable while `opened` is active."""
 
-    def __init__(self, root_url: str, transport_factory: TransportFactory | None = None) -> None:
+    def __init__(
+        self, root_url: str, transport_factory: TransportFactory | None = None, *, own_tenant: str | None = None
+    ) -> None:
         self.root_url = root_url.rstrip("/")
+        self.own_tenant = own_tenant
         self._transport_factory = transport_factory
         self._client: httpx2.AsyncClient | None = None
 
-    def base_url(self, region: str) -> str:
-        """The emulated regional host; 400 for a region outside REGIONS, which would be a path off the mount."""
+    def base_url(self, region: str, tenant: str | None = None) -> str:
+        """The emulated regional host of `tenant`'s CleverTap world (tenant_worlds.py; None or the sandbox's own
+        tenant: the own world); 400 for a region outside REGIONS, which would be a path off the mount."""
         if region not in REGIONS:
             raise MembraneError(f"Unknown CleverTap region {region[:20]!r}: use one of {', '.join(REGIONS)}")
-        return clevertap_base_url(self.root_url, region)
+        if tenant is None or tenant == self.own_tenant:
+            return clevertap_base_url(self.root_url, region)
+        return f"{self.root_url}{CLEVERTAP_MOUNT}/{TENANT_SEGMENT}/{tenant_segment(tenant)}/{region}"
 
-    def url(self, target: ProxyTarget, query: str) -> str:
+    def url(self, target: ProxyTarget, query: str, tenant: str | None = None) -> str:
         """The URL a proxied call goes to: `target` under its region's base URL, with `query` after its own query.
 
         400 unless the URL parses and stays under `{root}/clevertap/{region}/` on the sandbox's own origin.
         """
-        base = self.base_url(target.region)
+        base = self.base_url(target.region, tenant)
         joined = "&".join(part for part in (target.query, query) if part)
         url = base + quote(target.path, safe=_PATH_SAFE) + (f"?{joined}" if joined else "")
         try:
@@ -182,14 +190,14 @@ class Upstream:
             finally:
                 self._client = None
 
-    async def credentials_work(self, credentials: CleverTapCredentials) -> bool:
+    async def credentials_work(self, credentials: CleverTapCredentials, tenant: str | None = None) -> bool:
         """Whether CleverTap accepts these credentials: the cheap read-only `/1/now.json`, as a connect test.
 
         An unreachable CleverTap counts as a refusal: the user can only try again, so the page says so.
         """
         try:
             response = await self.client.post(
-                f"{self.base_url(credentials.region)}/1/now.json",
+                f"{self.base_url(credentials.region, tenant)}/1/now.json",
                 headers={
                     "X-CleverTap-Account-Id": credentials.account_id,
                     "X-CleverTap-Passcode": credentials.passcode,
