@@ -164,6 +164,8 @@ def _cut_text(text: str, room: int) -> tuple[str, int, int, str]:
     return text[:end], end, len(text), "characters"
 
 
+# A top-level part this small (an id, a status) is kept whole even when everything else must be emptied.
+SMALL_PART = 100
 # Keys that read as names are shown bare (`output.records`); any other key is data that could read as a sentence, so
 # it is shown quoted and cut short (`output["Notes: …"]`), and so is a path too long to be useful.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
@@ -480,8 +482,9 @@ class Budget:
         if len(text) > self.max_chars:
             # Shapes the cuts cannot shrink enough (a key longer than the budget): every top-level part is emptied,
             # keeping its type; the notice, bounded by construction, always fits the smallest budget.
-            cuts = [Cut(_path_text([key]), 0, _count(value), _unit(value)) for key, value in full.items()]
-            emptied = {key: _emptied(value) for key, value in full.items()}
+            large = {key for key, value in full.items() if json_size(value) > SMALL_PART}
+            cuts = [Cut(_path_text([key]), 0, _count(full[key]), _unit(full[key])) for key in large]
+            emptied = {key: _emptied(value) if key in large else value for key, value in full.items()}
             shown = {**emptied, "truncated": self._notice(cuts, result_id, len(pages))}
             text = _compact_json(shown)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=shown)
