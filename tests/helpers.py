@@ -223,6 +223,47 @@ IN_PROCESS_ROOT = "http://sandbox.test"
 
 
 @asynccontextmanager
+async def http_client(
+    base_url: str,
+    token: str | None = None,
+    *,
+    mode: str = "auto",
+    authorization: str | None = None,
+    http_timeout: float = 30,
+) -> AsyncGenerator[Client]:
+    """An MCP client over HTTP; `token` is sent as `Authorization: Bearer`, `authorization` as the header verbatim."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    if token:
+        authorization = f"Bearer {token}"
+    headers = {"Authorization": authorization} if authorization else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=http_timeout) as http,
+        Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode) as client,
+    ):
+        yield client
+
+
+@asynccontextmanager
+async def uvicorn_served(app: Any, *, backlog: int = 64, **options: Any) -> AsyncGenerator[int]:
+    """`app` under uvicorn on a 127.0.0.1 socket bound before it starts (so no port race); its port."""
+    import anyio
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2, **options))
+    with sock:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            try:
+                yield sock.getsockname()[1]
+            finally:
+                server.should_exit = True
+
+
+@asynccontextmanager
 async def in_process_sandbox(
     settings: SandboxSettings | None = None,
 ) -> AsyncGenerator[tuple[Starlette, httpx2.AsyncClient]]:

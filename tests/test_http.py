@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,9 +11,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-import uvicorn
-from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
+from mcp import MCPError
 
 from clevertap_mcp import __version__, logs, redaction
 from clevertap_mcp.budget import RESULTS_URI
@@ -25,7 +22,7 @@ from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.state import AppState, RequestCredentials, TokenCallers, request_credentials
 
-from helpers import call, demo_token, error_text, ok, tenant_token
+from helpers import call, demo_token, error_text, http_client, ok, tenant_token, uvicorn_served
 
 pytestmark = pytest.mark.anyio
 
@@ -59,33 +56,8 @@ async def http_server(
         max_output_chars=max_output_chars,
     )
     app = build_http_app(settings, http or HttpSettings())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
-    with sock:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                server.should_exit = True
-
-
-@asynccontextmanager
-async def http_client(
-    base_url: str, token: str | None = None, *, mode: str = "auto", authorization: str | None = None
-) -> AsyncGenerator[Client]:
-    """An MCP client over HTTP; `token` is sent as `Authorization: Bearer`, `authorization` as the header verbatim."""
-    if token:
-        authorization = f"Bearer {token}"
-    headers = {"Authorization": authorization} if authorization else {}
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode) as client,
-    ):
-        yield client
+    async with uvicorn_served(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 async def test_concurrent_callers_with_their_own_tokens_never_see_each_others_connections(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.streamable_http import streamable_http_client
@@ -23,7 +21,7 @@ from clevertap_mcp.http import HttpSettings, build_http_app
 from clevertap_mcp.http_auth import collapse_scope
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import call, control, demo_token, error_text, ok
+from helpers import call, control, demo_token, error_text, ok, uvicorn_served
 from oauth_support import browser_signin
 
 pytestmark = pytest.mark.anyio
@@ -35,18 +33,8 @@ async def http_server(
 ) -> AsyncGenerator[str]:
     settings = Settings(api_url=sandbox.base_url, token_source=demo_token() if server_credentials else None)
     app = build_http_app(settings, http or HttpSettings())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
-    with sock:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                server.should_exit = True
+    async with uvicorn_served(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 class MemoryStorage(TokenStorage):

@@ -5,7 +5,6 @@ logs response bodies."""
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,14 +14,13 @@ import anyio
 import anyio.abc
 import httpx2
 import pytest
-import uvicorn
 
 from clevertap_mcp import http_guard, logs
 from clevertap_mcp.config import Settings
 from clevertap_mcp.http import HttpSettings, build_http_app
 from test_http_workers import client_for, http_workers
 
-from helpers import call, demo_token, ok
+from helpers import call, demo_token, ok, uvicorn_served
 
 pytestmark = pytest.mark.anyio
 
@@ -43,20 +41,8 @@ def request_bytes(body: bytes = PING, *, content_length: int | None = None) -> b
 async def guarded(http: HttpSettings) -> AsyncGenerator[int]:
     settings = Settings(api_url="http://127.0.0.1:9", token_source=demo_token())
     app = build_http_app(settings, http)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(256)
-    config = uvicorn.Config(
-        app, log_config=None, lifespan="on", timeout_graceful_shutdown=2, **http_guard.uvicorn_options(http)
-    )
-    server = uvicorn.Server(config)
-    with sock:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield sock.getsockname()[1]
-            finally:
-                server.should_exit = True
+    async with uvicorn_served(app, backlog=256, **http_guard.uvicorn_options(http)) as port:
+        yield port
 
 
 async def answer_of(stream: anyio.abc.SocketStream) -> bytes:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import stat
 import time
 import warnings
@@ -19,7 +18,6 @@ import anyio
 import httpx2
 import jwt
 import pytest
-import uvicorn
 from jwt.warnings import InsecureKeyLengthWarning
 from mcp import Client
 from mcp.client.context import ClientRequestContext
@@ -41,7 +39,7 @@ from clevertap_mcp.sandbox.server import SandboxServer
 from clevertap_mcp.sandbox.settings import SandboxSettings
 from clevertap_mcp.server import TransportFactory
 
-from helpers import call, control, demo_token, ok, result_pages
+from helpers import call, control, demo_token, ok, result_pages, uvicorn_served
 
 pytestmark = pytest.mark.anyio
 
@@ -56,17 +54,8 @@ async def replica(
     app = build_http_app(
         Settings(api_url=sandbox.base_url, token_source=demo_token(), **settings), http, transport=transport
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
-    with sock:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield sock.getsockname()[1]
-            finally:
-                server.should_exit = True
+    async with uvicorn_served(app, backlog=64) as port:
+        yield port
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):

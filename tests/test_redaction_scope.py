@@ -3,17 +3,14 @@ another caller's text, never outlives its request, is bounded, and never changes
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from clevertap_mcp import redaction
 from clevertap_mcp.agent_errors import MAY_HAVE_RUN
@@ -21,7 +18,7 @@ from clevertap_mcp.config import Settings
 from clevertap_mcp.http import HttpSettings, build_http_app
 from clevertap_mcp.membrane.auth import StaticToken
 
-from helpers import FakeMembrane, call, error_text, mcp_client, ok
+from helpers import FakeMembrane, call, error_text, http_client, mcp_client, ok, uvicorn_served
 
 pytestmark = pytest.mark.anyio
 
@@ -50,26 +47,12 @@ class EchoingMembrane(FakeMembrane):
 async def served(membrane: FakeMembrane) -> AsyncGenerator[int]:
     settings = Settings(api_url="http://membrane.test", token_source=StaticToken("server-own-token-x9", origin="t"))
     app = build_http_app(settings, HttpSettings(), transport=lambda: membrane)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
-    with sock:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield sock.getsockname()[1]
-            finally:
-                server.should_exit = True
+    async with uvicorn_served(app, backlog=64) as port:
+        yield port
 
 
-@asynccontextmanager
-async def caller(port: int, token: str) -> AsyncGenerator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client,
-    ):
-        yield client
+def caller(port: int, token: str) -> AbstractAsyncContextManager[Client]:
+    return http_client(f"http://127.0.0.1:{port}", token, http_timeout=30)
 
 
 async def rejected_run(client: Client) -> str:

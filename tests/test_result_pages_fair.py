@@ -4,17 +4,14 @@ loses its pages to one another, and a page no longer kept is an error that says 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import INVALID_PARAMS
 
@@ -23,7 +20,7 @@ from clevertap_mcp.config import Settings
 from clevertap_mcp.http import HttpSettings, build_http_app
 from clevertap_mcp.membrane.auth import StaticToken
 
-from helpers import FakeMembrane, call, mcp_client, ok, result_pages
+from helpers import FakeMembrane, call, http_client, mcp_client, ok, result_pages, uvicorn_served
 
 pytestmark = pytest.mark.anyio
 
@@ -48,26 +45,12 @@ async def served(membrane: FakeMembrane) -> AsyncGenerator[int]:
         max_output_chars=BUDGET,
     )
     app = build_http_app(settings, HttpSettings(), transport=lambda: membrane)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
-    with sock:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield sock.getsockname()[1]
-            finally:
-                server.should_exit = True
+    async with uvicorn_served(app, backlog=128) as port:
+        yield port
 
 
-@asynccontextmanager
-async def caller(port: int, token: str) -> AsyncGenerator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
-        Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http), mode="legacy") as client,
-    ):
-        yield client
+def caller(port: int, token: str) -> AbstractAsyncContextManager[Client]:
+    return http_client(f"http://127.0.0.1:{port}", token, http_timeout=60, mode="legacy")
 
 
 async def test_sixty_tenants_each_read_every_page_of_their_three_cut_results() -> None:

@@ -21,9 +21,9 @@ from clevertap_mcp.sandbox.settings import (
     SandboxSettings,
 )
 from clevertap_mcp.sandbox.tenant_worlds import TenantWorlds, tenant_segment
-from test_http import http_client, http_server
+from test_http import http_server
 
-from helpers import call, ok, tenant_token
+from helpers import call, http_client, ok, tenant_token
 
 pytestmark = pytest.mark.anyio
 

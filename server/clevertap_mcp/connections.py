@@ -9,13 +9,18 @@ is turned into the id once and the id is used from then on.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from mcp.server.mcpserver.exceptions import ToolError
 
 from clevertap_mcp.agent_errors import tool_error
 from clevertap_mcp.membrane.client import MembraneClient
-from clevertap_mcp.membrane.errors import MembraneError
+from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
 from clevertap_mcp.membrane.models import Connection
 from clevertap_mcp.state import AppState
+
+T = TypeVar("T")
 
 __all__ = [
     "CLEVERTAP_INTEGRATION_KEY",
@@ -24,6 +29,7 @@ __all__ = [
     "is_clevertap",
     "key_to_id",
     "resolve_connection",
+    "retried_by_id",
 ]
 
 CLEVERTAP_INTEGRATION_KEY = "clevertap"
@@ -128,3 +134,16 @@ async def key_to_id(app: AppState, client: MembraneClient, selector: str) -> str
         return None
     app.remember_connection(match.id, match.key, selector)
     return match.id
+
+
+async def retried_by_id(
+    app: AppState, client: MembraneClient, named: str | None, conn_id: str, call: Callable[[str], Awaitable[T]]
+) -> T:
+    """`call(conn_id)`; on a 404 for a connection the agent `named` by a key the path does not take (§11 R6), once
+    more with that connection's id. A 404 ran nothing, so the second call cannot repeat a change."""
+    try:
+        return await call(conn_id)
+    except NotFoundError:
+        if not named or (by_id := await key_to_id(app, client, conn_id)) is None:
+            raise
+    return await call(by_id)

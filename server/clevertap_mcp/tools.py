@@ -121,12 +121,13 @@ async def search_actions(
             found = await client.get_action(shown_id, connection_id=conn_id)
             page = Page[Action](items=[found])
         else:
-            try:
-                page = await client.search_actions(connection_id=conn_id, intent=intent, limit=page_size, cursor=cursor)
-            except NotFoundError:
-                if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
-                    raise
-                page = await client.search_actions(connection_id=by_key, intent=intent, limit=page_size, cursor=cursor)
+            page = await connections.retried_by_id(
+                app,
+                client,
+                connection_id,
+                conn_id,
+                lambda conn: client.search_actions(connection_id=conn, intent=intent, limit=page_size, cursor=cursor),
+            )
     except MembraneError as exc:
         raise tool_error(exc) from None
     actions = search_shape.shape_actions(page.items, intent)
@@ -161,15 +162,14 @@ async def run_action(
     # A known read changes nothing, so it may be resent after a lost answer; anything else is sent at most once.
     reads = policy.action_is_read(key)
     try:
-        result = await action_runs.run(app, client, action_id, input, connection_id=conn_id, resend_safe=reads)
+        result = await connections.retried_by_id(
+            app,
+            client,
+            connection_id,
+            conn_id,
+            lambda conn: action_runs.run(app, client, action_id, input, connection_id=conn, resend_safe=reads),
+        )
     except NotFoundError as exc:
-        if connection_id and (by_key := await connections.key_to_id(app, client, conn_id)) is not None:
-            # The connection was named by a key the path does not take (§11 R6); a 404 ran nothing.
-            try:
-                result = await action_runs.run(app, client, action_id, input, connection_id=by_key, resend_safe=reads)
-            except MembraneError as again:
-                raise tool_error(again, may_have_acted=not reads) from None
-            return _run_result(result)
         if connection_id:
             raise tool_error(exc) from None
         # Agents often pass the action's name ("Get Event Count"), which Membrane does not resolve.
@@ -280,29 +280,21 @@ async def proxy_request(
     # Resent after a lost answer only when it cannot change anything: a GET that policy.py takes as a read.
     resend_safe = method == "GET" and policy.proxy_is_read(method, final_path)
     try:
-        try:
-            response = await client.proxy(
-                conn_id,
+        response = await connections.retried_by_id(
+            app,
+            client,
+            connection_id,
+            conn_id,
+            lambda conn: client.proxy(
+                conn,
                 method,
                 final_path,
                 query=str_query,
                 headers=safe_headers,
                 content=content,
                 resend_safe=resend_safe,
-            )
-        except NotFoundError:
-            # Membrane's own 404 on a proxied call names the selector: a connection key the path does not take.
-            if not connection_id or (by_key := await connections.key_to_id(app, client, conn_id)) is None:
-                raise
-            response = await client.proxy(
-                by_key,
-                method,
-                final_path,
-                query=str_query,
-                headers=safe_headers,
-                content=content,
-                resend_safe=resend_safe,
-            )
+            ),
+        )
     except MembraneError as exc:
         raise tool_error(exc, may_have_acted=not resend_safe) from None
     text = response.content.decode("utf-8", errors="replace")
