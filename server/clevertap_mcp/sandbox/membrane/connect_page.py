@@ -28,23 +28,17 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from clevertap_mcp.sandbox.connector import CleverTapCredentials
+from clevertap_mcp.sandbox.membrane.page_chrome import BASE_STYLE, page_headers
 from clevertap_mcp.sandbox.membrane.state import Connection, ConnectionState, MembraneState
 from clevertap_mcp.sandbox.membrane.upstream import REGIONS, Upstream, credentials_problem
 from clevertap_mcp.sandbox.settings import DEMO_CLEVERTAP_ACCOUNT_ID, DEMO_CLEVERTAP_PASSCODE, DEMO_CLEVERTAP_REGION
 
 __all__ = ["connect_routes"]
 
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-_STYLE = """
-*{box-sizing:border-box}
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1.5rem;
-font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#eef0f4}
-main{width:100%;max-width:25rem;background:#fff;border-radius:14px;padding:2rem 2rem 1.5rem;
+_HEADERS = page_headers("'self'")
+_STYLE = (
+    BASE_STYLE
+    + """main{width:100%;max-width:25rem;background:#fff;border-radius:14px;padding:2rem 2rem 1.5rem;
 box-shadow:0 1px 2px #1d23300f,0 8px 28px #1d23301a}
 .brand{display:flex;align-items:center;gap:.8rem;margin-bottom:1.2rem}
 .logo{flex:none;width:2.6rem;height:2.6rem;border-radius:10px;background:#e2513a;color:#fff;font-weight:700;
@@ -66,6 +60,7 @@ code{font-size:.85em;background:#f1f3f6;padding:.05rem .3rem;border-radius:4px}
 .check{width:3.4rem;height:3.4rem;margin:0 auto 1rem;border-radius:50%;background:#e5f6ec;color:#1e7b45;
 font-size:1.8rem;font-weight:700;display:flex;align-items:center;justify-content:center}
 """
+)
 # The regions' names as CleverTap's dashboard shows them (clevertap-api.md §1).
 _REGION_NAMES = {
     "eu1": "Europe",

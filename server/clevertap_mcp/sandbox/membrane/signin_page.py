@@ -12,19 +12,14 @@ from html import escape
 
 from starlette.responses import HTMLResponse
 
+from clevertap_mcp.sandbox.membrane.page_chrome import BASE_STYLE, page_headers
+
 __all__ = ["error_page", "signin_form"]
 
-HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-_STYLE = """
-*{box-sizing:border-box}
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1.5rem;
-font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#eef0f4}
-main{width:100%;max-width:25rem;background:#fff;border-radius:14px;padding:2rem;
+HEADERS = page_headers("'self' http: https:")
+_STYLE = (
+    BASE_STYLE
+    + """main{width:100%;max-width:25rem;background:#fff;border-radius:14px;padding:2rem;
 box-shadow:0 1px 2px #1d23300f,0 8px 28px #1d23301a}
 h1{font-size:1.3rem;margin:0 0 .3rem}.lede{margin:0 0 1rem;color:#3a4254}
 label{display:block;margin:.9rem 0 .3rem;font-weight:600;font-size:.9rem}
@@ -35,6 +30,7 @@ button.secondary{background:#e6e8ee;color:#1d2330}
 .error{background:#fdecea;color:#8a1f11;border:1px solid #f5c2bb;padding:.6rem .8rem;border-radius:8px}
 .muted{margin:1.1rem 0 0;color:#6b7384;font-size:.82rem}
 """
+)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
