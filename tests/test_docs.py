@@ -35,6 +35,7 @@ RUN_ELSEWHERE: dict[str, tuple[str, str]] = {
     ),
     "clevertap-mcp demo": ("tests/test_demo.py", '"demo"'),
     "clevertap-mcp doctor": ("tests/test_doctor.py", '"doctor"'),
+    "clevertap-mcp login": ("tests/browser/test_login_browser.py", 'start(["login"], env)'),
     "scripts/bundle": ("scripts/bundle-check", '"scripts" / "bundle"'),
     "scripts/bundle-check": (".ci/run", "scripts/bundle-check"),
     "clevertap-mcp --sandbox --transport http --port 8000": (
