@@ -36,6 +36,12 @@ RUN_ELSEWHERE: dict[str, tuple[str, str]] = {
     "clevertap-mcp demo": ("tests/test_demo.py", '"demo"'),
     "clevertap-mcp doctor": ("tests/test_doctor.py", '"doctor"'),
     "clevertap-mcp login": ("tests/browser/test_login_browser.py", 'start(["login"], env)'),
+    "MEMBRANE_API_URL=http://127.0.0.1:8787 clevertap-mcp login": (
+        "tests/browser/test_login_browser.py",
+        'start(["login"], env)',
+    ),
+    "clevertap-mcp sandbox --port 8787 &": ("tests/test_stdio.py", '"sandbox", "--port", "0"'),
+    "clevertap-mcp logout": ("tests/signin/test_login_command.py", 'run_command(["logout"]'),
     "scripts/bundle": ("scripts/bundle-check", '"scripts" / "bundle"'),
     "scripts/bundle-check": (".ci/run", "scripts/bundle-check"),
     "clevertap-mcp --sandbox --transport http --port 8000": (
@@ -53,10 +59,10 @@ RUN_ELSEWHERE: dict[str, tuple[str, str]] = {
 
 
 def documented_commands() -> list[str]:
-    """Each command of every ```bash block: comments dropped, a quoted argument spanning lines joined."""
+    """Each command of every ```bash or ```sh block: comments dropped, a quoted argument spanning lines joined."""
     commands: list[str] = []
     for page in PAGES:
-        for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+        for block in re.findall(r"```(?:bash|sh|shell|console)\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
             pending = ""
             for raw in block.splitlines():
                 # A comment follows two spaces or starts the line; a `#` inside a command never does here.
