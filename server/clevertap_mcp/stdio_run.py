@@ -23,6 +23,8 @@ import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectSendStream
 from mcp.server.stdio import stdio_server
 
+from clevertap_mcp.stdio_parse_errors import answering_unreadable
+
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
@@ -53,8 +55,11 @@ async def _serve(server: MCPServer[Any]) -> bool:
     async with anyio.create_task_group() as tg:
         tg.start_soon(_cancel_on_signal, tg.cancel_scope, signalled)
         tg.start_soon(lines.pump)
-        async with stdio_server(stdin=cast(Any, lines)) as (read_stream, write_stream):
-            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        async with (
+            stdio_server(stdin=cast(Any, lines)) as (read_stream, write_stream),
+            answering_unreadable(read_stream, write_stream) as readable,
+        ):
+            await lowlevel.run(readable, write_stream, lowlevel.create_initialization_options())
         tg.cancel_scope.cancel()
     return signalled.is_set()
 
