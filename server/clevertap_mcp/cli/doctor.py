@@ -301,5 +301,5 @@ def run(args: argparse.Namespace) -> int:
     if args.contract:
         from clevertap_mcp.cli.contract import run_contract
 
-        return anyio.run(lambda: run_contract(os.environ, sys.stdout))
+        return anyio.run(lambda: run_contract(os.environ, sys.stdout, sandbox=sandbox))
     return anyio.run(lambda: run_doctor(os.environ, sys.stdout, sandbox=sandbox, connect=args.connect))
