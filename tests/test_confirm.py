@@ -3,6 +3,7 @@ anything; a client that cannot ask is handled by the confirm mode."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -82,7 +83,7 @@ async def test_an_accepted_delete_is_sent_after_the_user_saw_what_it_deletes(
         result = ok(await call(client, "run_action", DELETE))
     assert result["output"]["status"] == "success"
     (asked,) = user.asked
-    assert "Delete CleverTap user profiles: identity u-1, u-2 (2 in all)" in asked.message
+    assert 'Delete CleverTap user profiles: identity "u-1", "u-2" (2 in all)' in asked.message
     assert conn_id in asked.message and "run_action delete-user-profile" in asked.message
     assert len(await upstream(ready_sandbox, "/1/delete/profiles.json")) == 1
 
@@ -124,7 +125,7 @@ async def test_a_campaign_shows_its_estimated_reach_and_a_declined_one_is_never_
     total = sum(estimates.values())
     (asked,) = user.asked  # the agent's own estimate-only call was not asked about
     assert f"Estimated reach: {total:g} users" in asked.message
-    assert "'Spring sale'" in asked.message and "users who did 'App Launched'" in asked.message
+    assert 'campaign "Spring sale"' in asked.message and 'users who did "App Launched"' in asked.message
     # Two previews reached CleverTap (the agent's and the one behind the question), and no campaign was created.
     assert len(await upstream(ready_sandbox, "/1/targets/create.json")) == 2
     assert not [t for t in listed["output"]["targets"] if t["name"] == "Spring sale"]
@@ -169,7 +170,7 @@ async def test_the_proxy_equivalent_of_a_delete_is_confirmed_too(ready_sandbox: 
         await connected(client)
         result = ok(await call(client, "proxy_request", request))
     assert result["status"] == 200
-    assert "guid __g1 (1 in all)" in accepting.asked[0].message
+    assert 'guid "__g1" (1 in all)' in accepting.asked[0].message
     assert "proxy_request POST /1/delete/profiles.json" in accepting.asked[0].message
     assert len(await upstream(ready_sandbox, "/1/delete/profiles.json")) == 1
 
@@ -270,7 +271,7 @@ async def test_a_mis_cased_proxied_delete_is_asked_about_and_declining_sends_not
         await connected(client)
         text = error_text(await call(client, "proxy_request", request))
     assert "did not confirm" in text
-    assert "Delete CleverTap user profiles: identity u-1" in user.asked[0].message
+    assert 'Delete CleverTap user profiles: identity "u-1"' in user.asked[0].message
     log = await control(ready_sandbox, "GET", "/requests")
     assert not [e for e in log["items"] if "/proxy/" in e["path"]]
 
@@ -299,7 +300,7 @@ async def test_a_campaign_body_that_reads_two_ways_is_shown_as_sent_and_never_pr
         await connected(client)
         error_text(await call(client, "proxy_request", request))
     (asked,) = user.asked
-    assert "cannot read as one JSON object" in asked.message and raw in asked.message
+    assert "cannot read as one JSON object" in asked.message and json.dumps(raw) in asked.message
     assert "Estimated reach" not in asked.message
     assert not await upstream(ready_sandbox, "/1/targets/create.json")  # no preview run on a guess, nothing sent
 

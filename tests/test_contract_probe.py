@@ -116,3 +116,28 @@ def test_the_doctor_command_runs_the_probe_with_contract(sandbox_factory: Any, t
     WRITTEN.extend([proc.stdout, proc.stderr])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [line.split(" ", 1)[0] for line in proc.stdout.splitlines()[1:]] == [f"R{n}" for n in range(1, 8)]
+
+
+def test_doctor_sandbox_contract_probes_an_embedded_sandbox_and_not_the_environments_membrane(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    configured: SandboxServer = sandbox_factory()
+    proc = subprocess.run(
+        [sys.executable, "-m", "clevertap_mcp", "doctor", "--sandbox", "--contract"],
+        capture_output=True,
+        text=True,
+        # A Membrane URL with no credentials: probing it would end in "cannot probe".
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "MEMBRANE_API_URL": configured.base_url},
+        timeout=60,
+        check=False,
+    )
+    WRITTEN.extend([proc.stdout, proc.stderr])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    header, *lines = proc.stdout.splitlines()
+    assert configured.base_url not in header and "http://127.0.0.1:" in header
+    assert [line.split(" ", 1)[0] for line in lines] == [f"R{n}" for n in range(1, 8)]
+    # The embedded sandbox has a READY connection to read the points off, so R1 is not unknown for want of one.
+    assert lines[0] in {
+        "R1 create-campaign declares estimate_only: yes",
+        "R1 create-campaign declares estimate_only: no",
+    }

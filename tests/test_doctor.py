@@ -179,7 +179,7 @@ async def test_a_failed_connection_quotes_membranes_errors(sandbox_factory: Sand
     code, lines = await doctor(workspace_env(sandbox))
     assert code == 1
     assert lines[-1].startswith(
-        f"✗ CleverTap connection: {conn['id']} is SETUP_FAILED (CleverTap refused the passcode)"
+        f'✗ CleverTap connection: {conn["id"]} is SETUP_FAILED ("CleverTap refused the passcode")'
     )
 
 

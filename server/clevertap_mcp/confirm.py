@@ -28,6 +28,7 @@ from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, Inpu
 
 from clevertap_mcp import action_runs, policy
 from clevertap_mcp.agent_errors import describe as describe_error
+from clevertap_mcp.agent_errors import quoted
 from clevertap_mcp.config import ConfirmMode
 from clevertap_mcp.connect_flow import speaks_modern_protocol
 from clevertap_mcp.membrane.client import MembraneClient
@@ -150,17 +151,35 @@ def _unsupported(mode: ConfirmMode) -> None:
 # --- what the user is shown -------------------------------------------------------------------------------------
 
 
-def _short(value: Any, limit: int = MAX_SHOWN_INPUT) -> str:
-    # Every value here comes from the agent: none may grow the question beyond what a user can read.
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
+def _shown(value: Any, limit: int = MAX_SHOWN_INPUT, *, missing: str = "(not given)") -> str:
+    """A value from the agent or CleverTap inside the question: quoted and bounded, so that no value can read as
+    this server's words nor grow the question beyond what a user can read; a number as itself."""
+    if value is None:
+        return missing
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return quoted(str(value), limit)
 
 
 def _listed(value: Any) -> str:
     items: list[Any] = list(value) if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
-    shown = ", ".join(_short(v, MAX_SHOWN_ITEM) for v in items[:MAX_LISTED])
+    shown = ", ".join(_shown(v, MAX_SHOWN_ITEM) for v in items[:MAX_LISTED])
     more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
     return f"{shown}{more} ({len(items)} in all)"
+
+
+def _within(limit: int, parts: list[str]) -> str:
+    """`parts` joined while they fit in about `limit` characters (at least one), then how many more there were:
+    cut between values, never inside a quoted one."""
+    if not parts:
+        return "see the request"
+    kept = [parts[0]]
+    for part in parts[1:]:
+        if sum(len(k) + 2 for k in kept) + len(part) > limit:
+            break
+        kept.append(part)
+    more = f" and {len(parts) - len(kept)} more" if len(parts) > len(kept) else ""
+    return "; ".join(kept) + more
 
 
 def _reach(estimates: Any) -> str:
@@ -168,7 +187,9 @@ def _reach(estimates: Any) -> str:
         return "Estimated reach: unknown (CleverTap gave no estimate)."
     counts: dict[str, Any] = {str(k): v for k, v in cast(dict[Any, Any], estimates).items()}
     total = sum(v for v in counts.values() if isinstance(v, int | float))
-    parts = _short(", ".join(f"{k} {v}" for k, v in counts.items()))
+    parts = ", ".join(
+        f"{_shown(k, MAX_SHOWN_ITEM)} {_shown(v, MAX_SHOWN_ITEM)}" for k, v in list(counts.items())[:MAX_LISTED]
+    )
     return f"Estimated reach: {total:g} users ({parts})."
 
 
@@ -180,43 +201,40 @@ def question(risky: Risky, *, call: str, connection: str, estimates: Any = None,
         what = (
             f"{verb[risky.effect]} something in CleverTap, with a request body this server cannot read as one JSON "
             f"object (not JSON, not an object, or a repeated key), so it cannot say what or to whom. Body as sent: "
-            f"{_short(risky.unreadable_body)}"
+            f"{_shown(risky.unreadable_body)}"
         )
     elif risky.effect == "unknown":
         thing = "a CleverTap request to an endpoint" if call.startswith("proxy_request") else "a CleverTap action"
         what = (
             f"Run {thing} this server does not know, so it may change, delete or send data. "
-            f"Input: {_short(json.dumps(p, default=str))}"
+            f"Input: {_shown(json.dumps(p, default=str))}"
         )
     elif risky.effect == "delete":
         ids = [f"{name} {_listed(p[name])}" for name in ("identity", "guid", "identities") if p.get(name) is not None]
         what = f"Delete CleverTap user profiles: {'; '.join(ids) or 'see the request'}. This cannot be undone."
     elif risky.effect == "stop":
-        what = f"Stop CleverTap campaign {_short(p.get('id', '(no id given)'), MAX_SHOWN_ITEM)}."
+        what = f"Stop CleverTap campaign {_shown(p.get('id'), MAX_SHOWN_ITEM, missing='(no id given)')}."
     elif risky.is_campaign_create:
         raw_where = p.get("where")
         where: dict[str, Any] = cast(dict[str, Any], raw_where) if isinstance(raw_where, dict) else {}
         audience = (
-            f"segment {_short(p['segment'], MAX_SHOWN_ITEM)}"
+            f"segment {_shown(p['segment'], MAX_SHOWN_ITEM)}"
             if p.get("segment") is not None
-            else f"users who did {_short(repr(where.get('event_name', 'an event')), MAX_SHOWN_ITEM)} "
-            f"{_short(where.get('from'), MAX_SHOWN_ITEM)}–{_short(where.get('to'), MAX_SHOWN_ITEM)}"
+            else f"users who did {_shown(where.get('event_name'), MAX_SHOWN_ITEM, missing='an event')} "
+            f"{_shown(where.get('from'), MAX_SHOWN_ITEM)}–{_shown(where.get('to'), MAX_SHOWN_ITEM)}"
             if where
             else "ALL users (no where or segment)"
         )
-        when = _short(p.get("when", "(not given)"), MAX_SHOWN_ITEM)
+        when = _shown(p.get("when"), MAX_SHOWN_ITEM)
         reach = f"Estimated reach: unknown ({preview_problem})." if preview_problem else _reach(estimates)
         what = (
-            f"Create and send the {_short(p.get('target_mode', '?'), MAX_SHOWN_ITEM)} campaign "
-            f"{_short(repr(p.get('name', '(unnamed)')), MAX_SHOWN_ITEM)}, when: {when}, audience: {audience}. {reach}"
+            f"Create and send the {_shown(p.get('target_mode'), MAX_SHOWN_ITEM, missing='?')} campaign "
+            f"{_shown(p.get('name'), MAX_SHOWN_ITEM, missing='(unnamed)')}, when: {when}, audience: {audience}. {reach}"
         )
     else:
         to = p.get("to")
-        recipients = (
-            _short("; ".join(f"{k} {_listed(v)}" for k, v in to.items()))  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-            if isinstance(to, dict)
-            else "see the request"
-        )
+        given: list[tuple[Any, Any]] = list(cast(dict[Any, Any], to).items()) if isinstance(to, dict) else []
+        recipients = _within(MAX_SHOWN_INPUT, [f"{_shown(k, MAX_SHOWN_ITEM)} {_listed(v)}" for k, v in given])
         what = f"Send a CleverTap message to {recipients}."
     return f"{what} (Call: {call}, on CleverTap connection {connection}.) Tick the box and accept to go ahead."
 
@@ -228,8 +246,10 @@ async def _connection_label(client: MembraneClient, connection_id: str) -> str:
     try:
         conn = await client.get_connection(connection_id)
     except MembraneError:
-        return connection_id
-    return f"{conn.name!r} ({conn.id})" if conn.name else conn.id
+        return _shown(connection_id, MAX_SHOWN_ITEM)
+    # Membrane's connection name is the user's data: quoted, never the server's words.
+    name = quoted(conn.name, MAX_SHOWN_ITEM) if conn.name else ""
+    return f"{name} ({_shown(conn.id, MAX_SHOWN_ITEM)})" if name else _shown(conn.id, MAX_SHOWN_ITEM)
 
 
 def _estimates_of(output: Any) -> Any:
@@ -280,7 +300,7 @@ async def _proxy_estimate(
         status = cast(dict[str, Any], answer).get("error") if isinstance(answer, dict) else None
         return (
             None,
-            f"CleverTap gave no estimate (HTTP {response.status}{f': {_short(status, 200)}' if status else ''})",
+            f"CleverTap gave no estimate (HTTP {response.status}{f': {_shown(status, 200)}' if status else ''})",
         )
     return estimates, ""
 

@@ -33,6 +33,7 @@ from mcp_types import (
 from mcp_types.version import is_version_at_least
 
 from clevertap_mcp import redaction
+from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, quoted
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import MembraneError, ResponseLostError
 from clevertap_mcp.membrane.models import (
@@ -158,7 +159,11 @@ class ConnectFlow:
         if self._remaining() <= 0 or not _url_elicitation_supported(ctx):
             return conn, False
         elicitation_id = f"clevertap-connect-{conn.id}-{uuid.uuid4().hex[:12]}"
-        message = f"Connect CleverTap: {action.description or 'sign in to your CleverTap account.'}"
+        # Membrane's description, shown to the user inside this server's sentence: quoted, so it reads as Membrane's.
+        shown = (
+            quoted(action.description, MAX_QUOTED_CHARS) if action.description else "sign in to your CleverTap account."
+        )
+        message = f"Connect CleverTap: {shown}"
         logger.debug("Showing connect link by URL elicitation (protocol %s)", ctx.protocol_version)
         if speaks_modern_protocol(ctx):
             request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=url))
@@ -208,9 +213,10 @@ def shape_result(conn: Connection, *, app: str, shown_to_user: bool, link: str |
     errors = [redaction.redact(e.message) for e in conn.errors if e.message]
     if conn.request_error is not None and conn.request_error.message:
         errors.append(redaction.redact(conn.request_error.message))
-    again = f'call ensure_connection again with connection_id="{conn.id}"'
+    again = f"call ensure_connection again with connection_id={json.dumps(conn.id)}"
     if state in TERMINAL_FAILURE_STATES:
-        detail = "; ".join(errors) or "Membrane gave no detail"
+        # Membrane's (often CleverTap's) words: quoted and bounded, so none can read as this server's instructions.
+        detail = "; ".join(quoted(e, MAX_QUOTED_CHARS) for e in errors) or "Membrane gave no detail"
         raise ToolError(
             f"The {app} connection {conn.id} is in state {state}: {detail}. It cannot be used. Ask the user to "
             f"fix it in Membrane, then {again}; or create another with a different name."
@@ -254,20 +260,21 @@ def _client_action_message(conn: Connection, *, app: str, shown_to_user: bool, a
     url = action.ui_url or link
     parts: list[str] = []
     if action.agent_instructions:
-        parts.append(f"Membrane's instructions (follow them): {action.agent_instructions.rstrip('.')}.")
+        parts.append(f"Membrane's instructions (follow them): {quoted(action.agent_instructions, MAX_QUOTED_CHARS)}.")
     if action.type == "connect" and url:
         parts.append(f"To connect {app}, open this link and sign in to your {app} account: {url}")
     elif action.type == "connect":
-        detail = (action.description or "").rstrip(".")
+        detail = quoted(action.description, MAX_QUOTED_CHARS) if action.description else ""
         parts.append(
-            f"The {app} connection needs the user to connect it{f' ({detail})' if detail else ''}, and Membrane gave "
+            f"The {app} connection needs the user to connect it{f' (Membrane: {detail})' if detail else ''}, and Membrane gave "
             f"no link: ask the user to connect {app} in Membrane's console."
         )
     else:
         where = f" The user can also give it here: {url}" if url else ""
         parts.append(
-            f"Membrane needs more information to finish the {app} connection: {action.description}{where} If you "
-            f'know the values (else ask the user), call ensure_connection with connection_id="{conn.id}" and '
+            f"Membrane needs more information to finish the {app} connection: "
+            f"{quoted(action.description or '', MAX_QUOTED_CHARS)}.{where} If you know the values (else ask the "
+            f"user), call ensure_connection with connection_id={json.dumps(conn.id)} and "
             'provide_input={"name": "value"}'
         )
     parts = [p if p.endswith(".") else p + "." for p in parts]

@@ -23,6 +23,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ClientCapabilities, ElicitationCapability, UrlElicitationCapability
 
+from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, quoted
 from clevertap_mcp.config import NO_CREDENTIALS
 from clevertap_mcp.connect_flow import speaks_modern_protocol
 from clevertap_mcp.membrane.auth import TokenSource
@@ -119,7 +120,10 @@ class SignInOffer:
         try:
             url = await self._link()
         except SignInError as exc:
-            raise ToolError(f"{NO_CREDENTIALS} (A browser sign-in could not be started: {exc})") from None
+            # A sign-in error carries Membrane's words (its refusal, a redirect's error_description): quoted and
+            # bounded as a whole, so none of it can read as this server's instructions.
+            started = quoted(str(exc), MAX_QUOTED_CHARS)
+            raise ToolError(f"{NO_CREDENTIALS} (A browser sign-in could not be started: {started})") from None
         done = self._done
         if _can_show_url(ctx):
             elicitation_id = f"clevertap-signin-{secrets.token_hex(6)}"
@@ -135,7 +139,7 @@ class SignInOffer:
             if self.signed_in:
                 await ctx.session.send_elicit_complete(elicitation_id)
                 return
-        earlier = f" (The last attempt failed: {failure})" if failure else ""
+        earlier = f" (The last attempt failed: {quoted(failure, MAX_QUOTED_CHARS)})" if failure else ""
         raise ToolError(
             "Not signed in to Membrane, so nothing was sent. Ask the user to open this link and sign in (it comes back "
             f"to this computer): {url} — then call this tool again. Or they can run `clevertap-mcp login` in a "

@@ -18,6 +18,7 @@ from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.errors import APIError, MembraneError, NotFoundError, PermissionDeniedError
 from clevertap_mcp.membrane.models import CLIENT_ACTION_REQUIRED, Connection, declares_input
 from clevertap_mcp.membrane.retry import NO_RETRY
+from clevertap_mcp.tools import CLEVERTAP_DOMAIN
 
 __all__ = ["Finding", "probe", "run_contract"]
 
@@ -127,8 +128,14 @@ async def _r7(client: MembraneClient) -> Finding:
     return Finding("R7", f"{label} unknown (a connection {ABSENT_ID!r} exists)")
 
 
-async def run_contract(env: Mapping[str, str], out: TextIO) -> int:
-    """Print the findings; 0 when the probe ran, 1 when it could not (no URL, no credentials, no answer)."""
+async def run_contract(env: Mapping[str, str], out: TextIO, *, sandbox: bool = False) -> int:
+    """Print the findings; 0 when the probe ran, 1 when it could not (no URL, no credentials, no answer).
+
+    With `sandbox`, the probe runs against an embedded sandbox (as `doctor --sandbox` does), never the environment's
+    Membrane: what its default settings play.
+    """
+    if sandbox:
+        return await _probe_embedded_sandbox(out)
     base_url = resolve_api_url(env)
     problem = api_url_problem(base_url)
     source, credentials_problem = resolve_credentials(env)
@@ -136,6 +143,24 @@ async def run_contract(env: Mapping[str, str], out: TextIO) -> int:
         out.write(f"✗ cannot probe: {problem or credentials_problem}\n")
         return 1
     return await probe_and_print(base_url, source, out)
+
+
+async def _probe_embedded_sandbox(out: TextIO) -> int:
+    from clevertap_mcp.sandbox.server import SandboxServer
+    from clevertap_mcp.sandbox.settings import SandboxSettings
+
+    settings = SandboxSettings(auto_connect=True)
+    embedded = SandboxServer(settings)
+    embedded.start()
+    try:
+        source = MintedToken(settings.workspace_key, settings.workspace_secret, settings.tenant_key)
+        # A fresh sandbox has no connection, and most points are read off one: make it, as an agent's first
+        # ensure_connection would (the sandbox is thrown away after, so this write touches nothing real).
+        async with MembraneClient(embedded.base_url, source, timeout=REQUEST_TIMEOUT_SECONDS, retry=NO_RETRY) as c:
+            await c.ensure_connection(CLEVERTAP_DOMAIN)
+        return await probe_and_print(embedded.base_url, source, out)
+    finally:
+        embedded.stop()
 
 
 async def probe_and_print(base_url: str, source: TokenSource, out: TextIO) -> int:

@@ -20,6 +20,7 @@ from typing import Any, TextIO, cast
 
 import jwt
 
+from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, quoted
 from clevertap_mcp.cli.terminal import utf8_output
 from clevertap_mcp.config import (
     NO_CREDENTIALS,
@@ -212,7 +213,8 @@ def connection_check(connections: list[Connection], *, created: bool = False) ->
         )
     if state == BUILDING:
         return Check(False, label, f"{conn.id} {verb} still BUILDING", "run doctor again in a minute.")
-    errors = "; ".join(e.message for e in conn.errors if e.message)
+    # Membrane's words inside doctor's line: quoted and bounded, never read as doctor's own advice.
+    errors = "; ".join(quoted(e.message, MAX_QUOTED_CHARS) for e in conn.errors if e.message)
     return Check(
         False,
         label,
@@ -301,5 +303,5 @@ def run(args: argparse.Namespace) -> int:
     if args.contract:
         from clevertap_mcp.cli.contract import run_contract
 
-        return anyio.run(lambda: run_contract(os.environ, sys.stdout))
+        return anyio.run(lambda: run_contract(os.environ, sys.stdout, sandbox=sandbox))
     return anyio.run(lambda: run_doctor(os.environ, sys.stdout, sandbox=sandbox, connect=args.connect))
