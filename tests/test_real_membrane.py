@@ -308,12 +308,22 @@ async def test_a_connector_that_asks_for_the_region_is_answered_and_then_gives_i
         asked = ok(await call(client, "ensure_connection"))
         conn_id = asked["connection_id"]
         wrong = error_text(
-            await call(client, "ensure_connection", {"connection_id": conn_id, "provide_input": {"region": "mars"}})
+            await call(
+                client,
+                "ensure_connection",
+                {"connection_id": conn_id, "provide_input": [{"field": "region", "value": "mars"}]},
+            )
         )
         answered = ok(
-            await call(client, "ensure_connection", {"connection_id": conn_id, "provide_input": {"region": "us1"}})
+            await call(
+                client,
+                "ensure_connection",
+                {"connection_id": conn_id, "provide_input": [{"field": "region", "value": "us1"}]},
+            )
         )
-        alone = error_text(await call(client, "ensure_connection", {"provide_input": {"region": "us1"}}))
+        alone = error_text(
+            await call(client, "ensure_connection", {"provide_input": [{"field": "region", "value": "us1"}]})
+        )
     assert asked["client_action"]["type"] == "provide-input" and "region" in asked["message"]
     assert f'connection_id="{conn_id}" and provide_input=' in asked["message"]
     assert "'region' must be one of" in wrong

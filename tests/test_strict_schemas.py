@@ -4,7 +4,7 @@ for the ones they would leave out; Codex empties a property with no `type` and d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -40,6 +40,31 @@ async def test_every_optional_argument_accepts_null_in_its_published_schema() ->
             prop = schema["properties"][name]
             assert "null" in prop["type"], f"{tool}.{name} does not accept null"
             assert "enum" not in prop or None in prop["enum"], f"{tool}.{name} lists no null"
+
+
+def _objects(schema: Any) -> list[dict[str, Any]]:
+    """Every object schema inside `schema`, itself included."""
+    found: list[dict[str, Any]] = []
+    if isinstance(schema, dict):
+        node = cast(dict[str, Any], schema)
+        kind = node.get("type")
+        if kind == "object" or (isinstance(kind, list) and "object" in kind):
+            found.append(node)
+        children: list[Any] = list(node.values())
+    else:
+        children = list(cast(list[Any], schema)) if isinstance(schema, list) else []
+    for child in children:
+        found.extend(_objects(child))
+    return found
+
+
+@pytest.mark.parametrize("tool", ["ensure_connection", "search_actions"])
+async def test_the_tools_an_agent_calls_first_can_be_made_strict(tool: str) -> None:
+    # openai-agents makes a tool strict only when every object in its arguments is closed; an open map (a free-form
+    # `dict[str, str]`) silently drops the whole tool to non-strict, where strict models invent values.
+    arguments = (await listed_arguments())[tool]
+    for inner in _objects(arguments["properties"]):
+        assert inner.get("additionalProperties") is False, f"{tool} has an open object: {inner}"
 
 
 async def test_nothing_an_agent_needs_lives_only_where_codex_drops_it() -> None:

@@ -275,7 +275,7 @@ def _client_action_message(conn: Connection, *, app: str, shown_to_user: bool, a
             f"Membrane needs more information to finish the {app} connection: "
             f"{quoted(action.description or '', MAX_QUOTED_CHARS)}.{where} If you know the values (else ask the "
             f"user), call ensure_connection with connection_id={json.dumps(conn.id)} and "
-            'provide_input={"name": "value"}'
+            'provide_input=[{"field": "name", "value": "value"}]'
         )
     parts = [p if p.endswith(".") else p + "." for p in parts]
     if shown_to_user:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import InputRequiredResult
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from clevertap_mcp import action_runs, confirm, connections, policy, proxy_guard, redaction, search_shape
 from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, ensure_error, quoted, tool_error
@@ -42,6 +42,16 @@ DEFAULT_LIMIT = 10
 JSON_BODY_TYPES = ["object", "array", "null"]
 
 
+# One value a provide-input asked for. A list of closed objects rather than a free-form map, so strict-mode agents
+# (openai-agents) can still call ensure_connection strictly (docs/hosts-in-ci.md). No docstring: it would be sent
+# to every agent as the schema's description.
+class ProvidedValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: Annotated[str, Field(min_length=1, max_length=200)]
+    value: Annotated[str, Field(max_length=2000)]
+
+
 def _state(ctx: Context[AppState, Any]) -> AppState:
     return ctx.request_context.lifespan_context
 
@@ -62,7 +72,7 @@ async def ensure_connection(
     ] = None,
     name: Annotated[str | None, Field(description="Name for a new connection.", max_length=200)] = None,
     wait_seconds: Annotated[int | None, Field(description="0-300, default 20.", ge=0, le=300)] = None,
-    provide_input: Annotated[dict[str, str] | None, Field(description="Values a provide-input asked for.")] = None,
+    provide_input: Annotated[list[ProvidedValue] | None, Field(description="Values Membrane asked for.")] = None,
 ) -> EnsureConnectionResult | InputRequiredResult:
     """Call first: finds or creates the CleverTap connection, waiting until usable. On CLIENT_ACTION_REQUIRED show
     the user `message` (it has the link), then call again with connection_id. Never ask for credentials in chat.
@@ -75,7 +85,7 @@ async def ensure_connection(
     flow = ConnectFlow(client, ctx, DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds)
     try:
         if provide_input and connection_id:
-            await client.provide_input(connection_id, provide_input)
+            await client.provide_input(connection_id, {item.field: item.value for item in provide_input})
         outcome = await flow.run(app_url=app_url, connection_id=connection_id, name=name)
     except MembraneError as exc:
         # Given a connection id the flow only reads; otherwise its find-or-create POST may have made one.
