@@ -158,10 +158,10 @@ def offering_sign_in(fn: ToolFn) -> ToolFn:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = kwargs.get("ctx")
         if isinstance(ctx, Context):
-            app: Any = cast(Context[Any, Any], ctx).request_context.lifespan_context
+            app: Any = cast("Context[Any, Any]", ctx).request_context.lifespan_context
             offer: SignInOffer | None = getattr(app, "sign_in_offer", None)
             if offer is not None and getattr(app, "client", None) is None and app.serves_own_credentials():
-                await offer.offer(cast(Context[Any, Any], ctx))
+                await offer.offer(cast("Context[Any, Any]", ctx))
         return await fn(*args, **kwargs)
 
     return cast(ToolFn, wrapper)
