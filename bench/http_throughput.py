@@ -5,15 +5,21 @@ Each call is one POST of `tools/call` (stateless: no session, plain JSON answers
 against a stand-in Membrane that answers at once (slow_upstream.py, in its own process), so the difference from the floor is our per-call
 work plus one loopback HTTP round trip to Membrane. Rounds alternate the servers so that machine noise hits all of
 them alike; the ratios are paired per round.
+
+Latency at 200 concurrent measures the whole machine (the load generator and the stand-in Membrane share its cores
+with the server), so each burst also records the CPU time the server's processes spent per call (from /proc): on a
+loaded machine that ratio holds still while latencies swing, and it says how much of a call's cost is ours.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -59,6 +65,23 @@ class _Served:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that ended between listing and reading
+    return total
 
 
 def _floor() -> _Served:
@@ -110,6 +133,8 @@ def run(rounds: int, calls: int) -> dict[str, Any]:
     names = ["floor", *(f"{n} worker{'s' if n > 1 else ''}" for n in WORKER_COUNTS)]
     rate: dict[str, list[float]] = {name: [] for name in names}
     p50: dict[str, list[float]] = {name: [] for name in names}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in names}
+    upstream_cpu_ms: list[float] = []
     upstream_port = _port()
     # The stand-in Membrane in a process of its own: in the bench's, it would share the GIL with the load generator.
     upstream = _Served(["-m", "bench.slow_upstream", str(upstream_port)], base_env(), upstream_port)
@@ -123,11 +148,15 @@ def run(rounds: int, calls: int) -> dict[str, Any]:
                 anyio.run(_burst, served.url, FLOOR_CALL if name == "floor" else OUR_CALL, CONCURRENT)
             for _ in range(rounds):
                 for name, served in started.items():
+                    cpu_before, upstream_before = _cpu_seconds(served.process.pid), _cpu_seconds(upstream.process.pid)
                     per_second, latencies = anyio.run(
                         _burst, served.url, FLOOR_CALL if name == "floor" else OUR_CALL, calls
                     )
                     rate[name].append(per_second)
                     p50[name].append(summarize(latencies).median)
+                    cpu_ms[name].append((_cpu_seconds(served.process.pid) - cpu_before) * 1000 / calls)
+                    if name != "floor":
+                        upstream_cpu_ms.append((_cpu_seconds(upstream.process.pid) - upstream_before) * 1000 / calls)
         finally:
             for served in started.values():
                 served.close()
@@ -143,6 +172,13 @@ def run(rounds: int, calls: int) -> dict[str, Any]:
         "per_call_ratio_to_floor": {
             name: summarize(paired_ratios(p50[name], p50["floor"])).to_json() for name in names[1:]
         },
+        # The server's own CPU per call (all its processes), paired per round: steady where latency is not.
+        "server_cpu_ms_per_call": {name: summarize(values).to_json() for name, values in cpu_ms.items()},
+        "server_cpu_ratio_to_floor": {
+            name: summarize(paired_ratios(cpu_ms[name], cpu_ms["floor"])).to_json() for name in names[1:]
+        },
+        # What the stand-in Membrane spends answering one of our calls, on the same cores.
+        "upstream_cpu_ms_per_call": summarize(upstream_cpu_ms).to_json(),
         "scaling_vs_one_worker": {
             name: summarize(paired_ratios(rate[name], rate[one])).to_json() for name in names[1:]
         },

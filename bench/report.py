@@ -129,6 +129,19 @@ def table(results: dict[str, Any]) -> str:
                     _met(ratio["median"] <= 1.5),
                 )
             )
+        for name, cpu in throughput.get("server_cpu_ratio_to_floor", {}).items():
+            ours = throughput["server_cpu_ms_per_call"][name]["median"]
+            floor_cpu = throughput["server_cpu_ms_per_call"]["floor"]["median"]
+            rows.append(
+                (
+                    f"HTTP, {throughput['concurrent']} concurrent, {name} (server CPU ms per call)",
+                    f"{ours:.2f}",
+                    f"{floor_cpu:.2f} bare MCPServer",
+                    f"{cpu['median']:.2f}× ({cpu['p25']:.2f}–{cpu['p75']:.2f})",
+                    "≤ 1.5×",
+                    _met(cpu["median"] <= 1.5),
+                )
+            )
     conc = results.get("concurrency")
     if conc:
         wall = conc["wall_ms"]
