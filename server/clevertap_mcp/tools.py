@@ -19,7 +19,7 @@ from clevertap_mcp import action_runs, confirm, connections, policy, proxy_guard
 from clevertap_mcp.agent_errors import MAX_QUOTED_CHARS, ensure_error, quoted, tool_error
 from clevertap_mcp.connect_flow import ConnectFlow, shape_result
 from clevertap_mcp.membrane.errors import MembraneError, NotFoundError
-from clevertap_mcp.membrane.models import Action, ActionRunResult, Page
+from clevertap_mcp.membrane.models import Action, ActionRunResult, page_class
 from clevertap_mcp.results import EnsureConnectionResult, ProxyResult, RunActionResult, SearchActionsResult
 from clevertap_mcp.run_logs import run_log_uri
 from clevertap_mcp.state import AppState
@@ -129,7 +129,7 @@ async def search_actions(
         if shown_id is not None:
             # An action a search already showed, asked for by name: that one, whole (search_shape.py).
             found = await client.get_action(shown_id, connection_id=conn_id)
-            page = Page[Action](items=[found])
+            page = page_class(Action)(items=[found])
         else:
             page = await connections.retried_by_id(
                 app,
