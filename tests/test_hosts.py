@@ -52,7 +52,7 @@ def test_each_hosts_snippet_parses_in_its_format_with_an_absolute_command_that_e
     entry = servers_of(host, parsed(host, snip.text))["clevertap"]
     assert entry == snip.entry
     assert Path(entry["command"]).is_absolute() and Path(entry["command"]).is_file()
-    assert entry["args"] == []
+    assert entry["args"] == (["--confirm", "writes"] if host == "codex" else [])
 
 
 @pytest.mark.parametrize("host", ["claude-desktop", "cursor", "windsurf", "codex", "gemini"])
@@ -64,6 +64,8 @@ def test_codex_waits_for_the_server_and_pre_approves_the_four_tools_so_codex_exe
     # codex-rs config/src/mcp_types.rs: `required`, and per-tool `tools.NAME.approval_mode` (auto, prompt, approve).
     entry = tomllib.loads(snippet("codex").text)["mcp_servers"]["clevertap"]
     assert entry["required"] is True
+    # Pre-approved tools: the server itself asks before every write, uploads included (test_confirm_writes.py).
+    assert entry["args"][-2:] == ["--confirm", "writes"]
     assert entry["tools"] == {
         tool: {"approval_mode": "approve"}
         for tool in ("ensure_connection", "search_actions", "run_action", "proxy_request")
@@ -101,7 +103,8 @@ def test_claude_code_takes_credentials_from_each_users_environment() -> None:
 @pytest.mark.parametrize("host", HOSTS)
 def test_a_sandbox_snippet_passes_the_flag_and_no_credentials(host: str) -> None:
     entry = snippet(host, sandbox=True).entry
-    assert entry["args"] == ["--sandbox"] and "env" not in entry
+    assert entry["args"] == ["--sandbox", *(["--confirm", "writes"] if host == "codex" else [])]
+    assert "env" not in entry
 
 
 def test_unusable_server_names_are_refused_with_the_rule() -> None:

@@ -34,8 +34,8 @@ NO_CREDENTIALS = (
 )
 
 
-ConfirmMode = Literal["never", "elicit", "required"]
-CONFIRM_MODES: tuple[ConfirmMode, ...] = ("never", "elicit", "required")
+ConfirmMode = Literal["never", "elicit", "required", "writes"]
+CONFIRM_MODES: tuple[ConfirmMode, ...] = ("never", "elicit", "required", "writes")
 # Claude Desktop cannot show a form (no elicitation), but asks the user before each destructive tool call itself:
 # "elicit" asks where the client can and leaves the rest to that host prompt, instead of refusing outright.
 DEFAULT_CONFIRM_MODE: ConfirmMode = "elicit"

@@ -10,7 +10,9 @@ for one call can never let another through.
 A client that cannot show a form is handled by the confirm mode (`--confirm`, CLEVERTAP_MCP_CONFIRM):
 `never` never asks; `elicit` (the default) asks where it can and otherwise goes ahead, leaving the decision to the
 host's own per-call approval (Claude Desktop asks before each destructive tool call, and cannot show forms);
-`required` refuses what it cannot ask about.
+`required` refuses what it cannot ask about; `writes` asks before every call that is not a read (policy.py's
+read-only rules: unknown actions count as writes) and refuses what it cannot ask about, for hosts such as
+`codex exec` whose tools are pre-approved.
 """
 
 from __future__ import annotations
@@ -138,6 +140,13 @@ def _resume(ctx: Context[Any, Any], digest: str) -> None:
 
 
 def _unsupported(mode: ConfirmMode) -> None:
+    if mode == "writes":
+        raise ToolError(
+            "This call may change data, and this server is set to ask the user before every write "
+            "(--confirm=writes), but this MCP client cannot show a confirmation form, so nothing was sent. Tell the "
+            "user: use a client that supports elicitation, or restart the server with another --confirm mode "
+            "(CLEVERTAP_MCP_CONFIRM) to rely on the host's own approval prompt."
+        )
     if mode == "required":
         raise ToolError(
             "This call deletes, stops or sends, and this server is set to ask the user first (--confirm=required), "
@@ -305,6 +314,20 @@ async def _proxy_estimate(
     return estimates, ""
 
 
+def _plain_write(client: MembraneClient, connection_id: str, call: str, sent: Any) -> Callable[[], Awaitable[str]]:
+    """The question for a write that only adds or updates (an upload), asked about only under --confirm=writes."""
+
+    async def describe() -> str:
+        label = await _connection_label(client, connection_id)
+        shown = _short(sent if isinstance(sent, str) else json.dumps(sent, default=str))
+        return (
+            f"Write to CleverTap (add or update data). Input: {shown} (Call: {call}, on CleverTap connection "
+            f"{label}.) Tick the box and accept to go ahead."
+        )
+
+    return describe
+
+
 async def confirm_action(
     ctx: Context[AppState, Any],
     client: MembraneClient,
@@ -321,7 +344,11 @@ async def confirm_action(
         honoured = await action_runs.declared_input(app, client, action_id, ESTIMATE_ONLY, connection_id=connection_id)
     risky = policy.risky_action(key, action_input, estimate_only_honoured=honoured)
     if risky is None:
-        return None
+        if app.confirm != "writes" or policy.action_is_read(key):
+            return None
+        digest = call_digest("run_action", action=action_id, input=action_input, connection=connection_id)
+        ask = _plain_write(client, connection_id, f"run_action {key}", action_input)
+        return await confirm(ctx, app.confirm, digest=digest, describe=ask)
 
     async def describe() -> str:
         estimates, problem = None, ""
@@ -347,10 +374,14 @@ async def confirm_proxy(
     raw_body: str,
 ) -> InputRequiredResult | None:
     risky = policy.risky_proxy(method, path, body, raw_body)
-    if risky is None:
+    mode = ctx.request_context.lifespan_context.confirm
+    if risky is None and (mode != "writes" or policy.proxy_is_read(method, path)):
         return None
 
     async def describe() -> str:
+        if risky is None:  # an add or update, asked about only under --confirm=writes
+            call = f"proxy_request {method.upper()} {policy.bare_path(path)}"
+            return await _plain_write(client, connection_id, call, body if body is not None else raw_body)()
         estimates, problem = None, ""
         if risky.is_campaign_create:
             estimates, problem = await _proxy_estimate(client, connection_id, path, query, headers, risky.payload)

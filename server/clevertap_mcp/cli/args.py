@@ -16,9 +16,10 @@ def add_safety_arguments(parser: argparse.ArgumentParser) -> None:
         help="only reads run; writes are refused (also CLEVERTAP_MCP_READ_ONLY=1)",
     )  # fmt: skip
     safety.add_argument(
-        "--confirm", choices=("never", "elicit", "required"), default=None,
+        "--confirm", choices=("never", "elicit", "required", "writes"), default=None,
         help="ask the user before deletes, stops and sends: never; elicit (default: where the client can); "
-        "required (refuse where it cannot). Also CLEVERTAP_MCP_CONFIRM",
+        "required (refuse where it cannot); writes (ask before every write, refuse where it cannot). "
+        "Also CLEVERTAP_MCP_CONFIRM",
     )  # fmt: skip
     safety.add_argument(
         "--max-output-chars", type=int, default=None, metavar="N",

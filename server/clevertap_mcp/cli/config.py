@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
                 command, launch_args = hosts.server_launch(sandbox=sandbox)
                 sys.stderr.write(f"# or: {_claude_add(args.name, command, launch_args, sandbox)}\n")
             sys.stderr.write(HOST_NOTES.get(args.host, ""))
+            if not sandbox:
+                sys.stderr.write(f"# {SIGNED_IN_NOTE} Else fill MEMBRANE_TOKEN (or key, secret and tenant).\n")
             return 0
         backup = hosts.write_config(args.host, snip, path, name=args.name)
     except hosts.HostConfigError as exc:
@@ -44,21 +46,18 @@ def run(args: argparse.Namespace) -> int:
         f"Wrote server {args.name!r} to {path}" + (f" (previous file kept as {backup})" if backup else "") + ".\n"
     )
     sys.stdout.write(_after_write(args.host, sandbox) + "\n")
-    if not sandbox:
-        sys.stdout.write(SIGNED_IN_NOTE + "\n")
     return 0
 
 
-SIGNED_IN_NOTE = (
-    "Signed in with `clevertap-mcp login`? Leave the credential variables blank: the server uses that sign-in."
-)
+SIGNED_IN_NOTE = "Signed in with `clevertap-mcp login`? Leave the credential variables blank (the server uses it)."
 
 HOST_NOTES = {
     "codex": (
         "# required = true: Codex lists the tools before its first model request, and `codex exec` fails fast if the\n"
         "# server cannot start. The four tools are pre-approved so `codex exec` (approval policy never) runs the read\n"
-        "# flow; before a call deletes, stops or sends, the server asks by a form, which `codex exec` declines, so\n"
-        "# nothing is sent. ensure_connection waits up to 20 s, within Codex's 60 s tool_timeout_sec.\n"
+        "# flow; `--confirm writes` makes the server ask by a form before every write (uploads too), which `codex\n"
+        "# exec` declines, so nothing is sent. ensure_connection waits up to 20 s, within Codex's 60 s\n"
+        "# tool_timeout_sec.\n"
     ),
     "gemini": (
         "# Gemini CLI does not pass inherited variables whose names look secret (TOKEN, KEY, SECRET...) to servers:\n"
@@ -74,14 +73,15 @@ def _after_write(host: str, sandbox: bool) -> str:
     if sandbox:
         return "Restart the host (or reload its MCP servers) to pick it up."
     if host == "vscode":
-        return "VS Code asks for the Membrane token when it first starts the server, and keeps it out of the file."
-    if host == "claude-code":
-        return "Claude Code fills MEMBRANE_TOKEN (or the workspace key and secret) from your environment."
-    if host == "codex":
-        return "Fill in MEMBRANE_TOKEN (or the workspace key and secret) in its .env table, then restart Codex."
-    if host == "gemini":
-        return (
-            "Fill in MEMBRANE_TOKEN (or the workspace key and secret) literally in its env block (Gemini CLI does not "
-            "pass such variables from your environment), then restart Gemini CLI."
+        how = "VS Code asks for the Membrane token (leave its prompt blank if signed in) and keeps it out of the file"
+    elif host == "claude-code":
+        how = "Claude Code fills MEMBRANE_TOKEN (or the workspace key, secret and tenant) from your environment"
+    elif host == "gemini":
+        how = (
+            "fill in MEMBRANE_TOKEN (or the workspace key, secret and tenant) literally in its env block "
+            "(Gemini CLI does not pass such variables from your environment)"
         )
-    return "Fill in MEMBRANE_TOKEN (or the workspace key and secret) in its env block, then restart the host."
+    else:
+        table = ".env table" if host == "codex" else "env block"
+        how = f"fill in MEMBRANE_TOKEN (or the workspace key, secret and tenant) in its {table}"
+    return f"{SIGNED_IN_NOTE} Else {how}. Then restart the host."

@@ -48,8 +48,8 @@ __all__ = [
 HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode", "codex", "claude-code", "gemini")
 # Codex: `required` makes it list the tools before its first model request (an optional server may miss that turn)
 # and fail fast when the server cannot start. `codex exec` runs with approval policy "never", which refuses every
-# tool not annotated read-only; these four are pre-approved because the server itself asks (by a form, which
-# `codex exec` declines, so nothing is sent) before a call deletes, stops or sends.
+# tool not annotated read-only; these four are pre-approved because the server itself asks (`--confirm writes`: by a
+# form, which `codex exec` declines, so nothing is sent) before every call that may write.
 CODEX_APPROVED_TOOLS = ("ensure_connection", "search_actions", "run_action", "proxy_request")
 ENV_VARS = ("MEMBRANE_TOKEN", "MEMBRANE_WORKSPACE_KEY", "MEMBRANE_WORKSPACE_SECRET", "MEMBRANE_TENANT_KEY")
 DEFAULT_NAME = "clevertap"
@@ -162,6 +162,8 @@ def snippet(host: str, *, name: str = DEFAULT_NAME, sandbox: bool = False) -> Sn
     if env:
         entry["env"] = env
     if host == "codex":
+        # The tools are pre-approved, so the server asks before every write (uploads included), not only deletes.
+        entry["args"] = [*args, "--confirm", "writes"]
         entry["required"] = True
         entry["tools"] = {tool: {"approval_mode": "approve"} for tool in CODEX_APPROVED_TOOLS}
         return Snippet(host, toml_tables(name, entry), entry)
