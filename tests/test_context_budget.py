@@ -27,8 +27,9 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parent.parent
 # Issue 5 set 4,000; search results' `inputs` signature (issue 15) costs its output schema ~60 bytes. The model never
 # sees output schemas (hosts.md); what it sees is DEFINITIONS_BUDGET.
-TOOLS_LIST_BUDGET = 4_400  # + search_actions' `skipped` (§11 R9), run_action's `run_log`, ensure's `provide_input` as closed
-# field/value pairs so strict-mode agents keep ensure_connection strict (docs/real-membrane.md, docs/hosts-in-ci.md)
+# + search_actions' `skipped` (§11 R9), run_action's `run_log`, ensure's `provide_input` as closed field/value pairs so
+# strict-mode agents keep ensure_connection strict (docs/real-membrane.md, docs/hosts-in-ci.md).
+TOOLS_LIST_BUDGET = 4_400
 DEFINITIONS_BUDGET = 3_000
 FLOW_BUDGET = 8_000
 TYPICAL_SEARCH_BUDGET = 3_000

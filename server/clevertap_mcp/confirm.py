@@ -319,7 +319,7 @@ def _plain_write(client: MembraneClient, connection_id: str, call: str, sent: An
 
     async def describe() -> str:
         label = await _connection_label(client, connection_id)
-        shown = _short(sent if isinstance(sent, str) else json.dumps(sent, default=str))
+        shown = _shown(sent if isinstance(sent, str) else json.dumps(sent, default=str))
         return (
             f"Write to CleverTap (add or update data). Input: {shown} (Call: {call}, on CleverTap connection "
             f"{label}.) Tick the box and accept to go ahead."
