@@ -12,22 +12,18 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 
+from hostcheck.common import npm_binary, report, served
 from hostcheck.fake_anthropic import ScriptedModel, Step
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "hosts-npm"
 PACKAGE, VERSION = "@anthropic-ai/claude-code", "2.1.328"
 SERVER = "clevertap"
 TOOLS = ("ensure_connection", "search_actions", "run_action", "proxy_request")
@@ -86,15 +82,7 @@ SCRIPT = [
 
 
 def ensure_installed() -> Path:
-    binary = CACHE / "node_modules" / ".bin" / "claude"
-    manifest = CACHE / "node_modules" / PACKAGE / "package.json"
-    if not manifest.is_file() or json.loads(manifest.read_text())["version"] != VERSION:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        if not (CACHE / "package.json").exists():
-            (CACHE / "package.json").write_text('{"name": "clevertap-mcp-hosts", "private": true}\n')
-        npm = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"{PACKAGE}@{VERSION}"]
-        subprocess.run(npm, cwd=CACHE, check=True)  # noqa: S603 - npm from PATH, as scripts/ci_node.py
-    return binary
+    return npm_binary(PACKAGE, VERSION, "claude")
 
 
 def _printed_add_command(env: dict[str, str]) -> list[str]:
@@ -113,45 +101,35 @@ def _printed_add_command(env: dict[str, str]) -> list[str]:
 def run() -> Outcome:
     binary = ensure_installed()
     model = ScriptedModel(SCRIPT)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(model.app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            env = {
-                "PATH": os.environ.get("PATH", ""),
-                "HOME": home,
-                "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",  # on every call: setup commands reach out too
-                "ANTHROPIC_API_KEY": "fake-key-for-the-loopback-model",
-                "DISABLE_TELEMETRY": "1",
-                "DISABLE_AUTOUPDATER": "1",
-                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            }
-            add = _printed_add_command(env)
-            subprocess.run([str(binary), *add[1:]], env=env, check=True, capture_output=True, timeout=60)  # noqa: S603
-            done = subprocess.run(  # noqa: S603
-                [
-                    str(binary),
-                    "-p",
-                    "How many users are online in CleverTap right now?",
-                    "--output-format",
-                    "stream-json",
-                    "--verbose",
-                    "--allowedTools",
-                    f"mcp__{SERVER}__*",
-                ],
-                env=env,
-                cwd=home,
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT_SECONDS,
-            )
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served(model.app) as port, tempfile.TemporaryDirectory() as home:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": home,
+            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",  # on every call: setup commands reach out too
+            "ANTHROPIC_API_KEY": "fake-key-for-the-loopback-model",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+        add = _printed_add_command(env)
+        subprocess.run([str(binary), *add[1:]], env=env, check=True, capture_output=True, timeout=60)  # noqa: S603
+        done = subprocess.run(  # noqa: S603
+            [
+                str(binary),
+                "-p",
+                "How many users are online in CleverTap right now?",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--allowedTools",
+                f"mcp__{SERVER}__*",
+            ],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_SECONDS,
+        )
     final = ""
     for line in done.stdout.splitlines():
         with_result = json.loads(line) if line.startswith("{") else {}
@@ -205,13 +183,7 @@ def main() -> int:
         "tool_definition_bytes": outcome.tool_definition_bytes,
         "received_text_bytes": [sum(len(r["text"]) for r in t["results"]) for t in outcome.received],
     }
-    out = ROOT / "bench" / "results" / "hosts-claude-code.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    sys.stdout.write(json.dumps(figures) + "\n")
-    for problem in problems:
-        sys.stderr.write(f"claude-code: {problem}\n")
-    return 1 if problems else 0
+    return report("claude-code", "claude-code", figures, problems)
 
 
 if __name__ == "__main__":

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from hostcheck.claude_code import CACHE, ROOT, Outcome, connect_page, connection_id
+from hostcheck.claude_code import Outcome, connect_page, connection_id
+from hostcheck.common import ROOT, npm_binary, report, served
 from hostcheck.fake_anthropic import Step
 from hostcheck.fake_responses import ScriptedResponses
 
@@ -38,52 +35,35 @@ SCRIPT = [
 
 
 def ensure_installed() -> Path:
-    manifest = CACHE / "node_modules" / PACKAGE / "package.json"
-    if not manifest.is_file() or json.loads(manifest.read_text())["version"] != VERSION:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        if not (CACHE / "package.json").exists():
-            (CACHE / "package.json").write_text('{"name": "clevertap-mcp-hosts", "private": true}\n')
-        npm = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"{PACKAGE}@{VERSION}"]
-        subprocess.run(npm, cwd=CACHE, check=True)  # noqa: S603 - npm from PATH, as scripts/ci_node.py
-    return CACHE / "node_modules" / ".bin" / "codex"
+    return npm_binary(PACKAGE, VERSION, "codex")
 
 
 def run() -> Outcome:
     binary = ensure_installed()
     model = ScriptedResponses(SCRIPT)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(model.app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        with tempfile.TemporaryDirectory(dir=ROOT / ".cache") as home:
-            env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CODEX_HOME": home, "FAKE_MODEL_KEY": "x"}
-            printed = subprocess.run(
-                [sys.executable, "-m", "clevertap_mcp", "config", "codex", "--sandbox"],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-            ).stdout
-            provider = (
-                'model = "fake"\nmodel_provider = "fake"\n\n[model_providers.fake]\nname = "fake"\n'
-                f'base_url = "http://127.0.0.1:{port}/v1"\nwire_api = "responses"\nenv_key = "FAKE_MODEL_KEY"\n\n'
-            )
-            (Path(home) / "config.toml").write_text(provider + printed)
-            done = subprocess.run(  # noqa: S603
-                [str(binary), "exec", "--json", "--skip-git-repo-check", "How many users are online right now?"],
-                env=env,
-                cwd=home,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT_SECONDS,
-            )
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served(model.app) as port, tempfile.TemporaryDirectory(dir=ROOT / ".cache") as home:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "CODEX_HOME": home, "FAKE_MODEL_KEY": "x"}
+        printed = subprocess.run(
+            [sys.executable, "-m", "clevertap_mcp", "config", "codex", "--sandbox"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout
+        provider = (
+            'model = "fake"\nmodel_provider = "fake"\n\n[model_providers.fake]\nname = "fake"\n'
+            f'base_url = "http://127.0.0.1:{port}/v1"\nwire_api = "responses"\nenv_key = "FAKE_MODEL_KEY"\n\n'
+        )
+        (Path(home) / "config.toml").write_text(provider + printed)
+        done = subprocess.run(  # noqa: S603
+            [str(binary), "exec", "--json", "--skip-git-repo-check", "How many users are online right now?"],
+            env=env,
+            cwd=home,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_SECONDS,
+        )
     final = ""
     for line in done.stdout.splitlines():
         event: dict[str, Any] = json.loads(line) if line.startswith("{") else {}
@@ -137,13 +117,7 @@ def main() -> int:
         "tool_definition_bytes": outcome.tool_definition_bytes,
         "received_text_bytes": [sum(len(r["text"]) for r in t["results"]) for t in outcome.received],
     }
-    out = ROOT / "bench" / "results" / "hosts-codex.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    sys.stdout.write(json.dumps(figures) + "\n")
-    for problem in problems:
-        sys.stderr.write(f"codex: {problem}\n")
-    return 1 if problems else 0
+    return report("codex", "codex", figures, problems)
 
 
 if __name__ == "__main__":

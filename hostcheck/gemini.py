@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from hostcheck.claude_code import CACHE, ROOT, Outcome, connect_page, connection_id
+from hostcheck.claude_code import Outcome, connect_page, connection_id
+from hostcheck.common import npm_binary, report, served
 from hostcheck.fake_anthropic import Step
 from hostcheck.fake_gemini import ScriptedGemini
 
@@ -35,69 +32,52 @@ SCRIPT = [
 
 
 def ensure_installed() -> Path:
-    manifest = CACHE / "node_modules" / PACKAGE / "package.json"
-    if not manifest.is_file() or json.loads(manifest.read_text())["version"] != VERSION:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        if not (CACHE / "package.json").exists():
-            (CACHE / "package.json").write_text('{"name": "clevertap-mcp-hosts", "private": true}\n')
-        npm = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"{PACKAGE}@{VERSION}"]
-        subprocess.run(npm, cwd=CACHE, check=True)  # noqa: S603 - npm from PATH, as scripts/ci_node.py
-    return CACHE / "node_modules" / ".bin" / "gemini"
+    return npm_binary(PACKAGE, VERSION, "gemini")
 
 
 def run() -> Outcome:
     binary = ensure_installed()
     model = ScriptedGemini(SCRIPT)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(model.app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        with tempfile.TemporaryDirectory() as home:
-            env = {
-                "PATH": os.environ.get("PATH", ""),
-                "HOME": home,
-                "GEMINI_API_KEY": "fake-key-for-the-loopback-model",
-                "GOOGLE_GEMINI_BASE_URL": f"http://127.0.0.1:{port}",
-                "GEMINI_CLI_NO_RELAUNCH": "1",
-            }
-            settings = Path(home) / ".gemini" / "settings.json"
-            subprocess.run(
-                [sys.executable, "-m", "clevertap_mcp", "config", "gemini", "--sandbox", "--write"],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-            )
-            document: dict[str, Any] = json.loads(settings.read_text())
-            # Without it, a base URL alone selects the "gateway" auth, which -p refuses (docs/hosts-in-ci.md).
-            document["security"] = {"auth": {"selectedType": "gemini-api-key"}}
-            settings.write_text(json.dumps(document))
-            work = Path(home) / "work"
-            work.mkdir()
-            (settings.parent / "trustedFolders.json").write_text(json.dumps({str(work.resolve()): "TRUST_FOLDER"}))
-            done = subprocess.run(  # noqa: S603
-                [
-                    str(binary),
-                    "-p",
-                    "How many users are online right now?",
-                    "--output-format",
-                    "stream-json",
-                    "--approval-mode",
-                    "yolo",
-                ],
-                env=env,
-                cwd=work,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT_SECONDS,
-            )
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with served(model.app) as port, tempfile.TemporaryDirectory() as home:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": home,
+            "GEMINI_API_KEY": "fake-key-for-the-loopback-model",
+            "GOOGLE_GEMINI_BASE_URL": f"http://127.0.0.1:{port}",
+            "GEMINI_CLI_NO_RELAUNCH": "1",
+        }
+        settings = Path(home) / ".gemini" / "settings.json"
+        subprocess.run(
+            [sys.executable, "-m", "clevertap_mcp", "config", "gemini", "--sandbox", "--write"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
+        document: dict[str, Any] = json.loads(settings.read_text())
+        # Without it, a base URL alone selects the "gateway" auth, which -p refuses (docs/hosts-in-ci.md).
+        document["security"] = {"auth": {"selectedType": "gemini-api-key"}}
+        settings.write_text(json.dumps(document))
+        work = Path(home) / "work"
+        work.mkdir()
+        (settings.parent / "trustedFolders.json").write_text(json.dumps({str(work.resolve()): "TRUST_FOLDER"}))
+        done = subprocess.run(  # noqa: S603
+            [
+                str(binary),
+                "-p",
+                "How many users are online right now?",
+                "--output-format",
+                "stream-json",
+                "--approval-mode",
+                "yolo",
+            ],
+            env=env,
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_SECONDS,
+        )
     final = "".join(
         str(event.get("content", ""))
         for line in done.stdout.splitlines()
@@ -151,13 +131,7 @@ def main() -> int:
         "request_bytes": outcome.request_bytes,
         "received_text_bytes": [sum(len(r["text"]) for r in t["results"]) for t in outcome.received],
     }
-    out = ROOT / "bench" / "results" / "hosts-gemini.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    sys.stdout.write(json.dumps(figures) + "\n")
-    for problem in problems:
-        sys.stderr.write(f"gemini: {problem}\n")
-    return 1 if problems else 0
+    return report("gemini", "gemini", figures, problems)
 
 
 if __name__ == "__main__":
