@@ -82,6 +82,19 @@ def provider(url: str, person: Person, storage: MemoryStorage) -> OAuthClientPro
     return OAuthClientProvider(url + "/mcp", metadata, storage, person.open, person.callback)
 
 
+@asynccontextmanager
+async def signed_in(
+    sandbox: SandboxServer, person: Person, storage: MemoryStorage
+) -> AsyncGenerator[tuple[str, Client]]:
+    """The HTTP server with no credentials of its own, and an MCP client that signs in through the SDK's OAuth."""
+    async with (
+        http_server(sandbox) as url,
+        httpx2.AsyncClient(auth=provider(url, person, storage), timeout=30) as http,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+    ):
+        yield url, client
+
+
 async def test_a_token_less_request_gets_401_naming_the_metadata_and_the_single_scope(sandbox: SandboxServer) -> None:
     async with http_server(sandbox) as url, httpx2.AsyncClient() as http:
         refused = await http.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
@@ -104,11 +117,7 @@ async def test_the_python_sdks_oauth_client_signs_in_with_membrane_and_runs_the_
 ) -> None:
     sandbox = sandbox_factory(auto_connect=True)
     person, storage = Person(), MemoryStorage()
-    async with (
-        http_server(sandbox) as url,
-        httpx2.AsyncClient(auth=provider(url, person, storage), timeout=30) as http,
-        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
-    ):
+    async with signed_in(sandbox, person, storage) as (url, client):
         with anyio.fail_after(30):
             ready = ok(await call(client, "ensure_connection"))
             found = ok(await call(client, "search_actions", {"intent": "count profiles"}))
@@ -157,11 +166,7 @@ async def test_when_membrane_refuses_a_callers_expired_token_the_next_request_ma
 ) -> None:
     sandbox = sandbox_factory(auto_connect=True)
     person, storage = Person(), MemoryStorage()
-    async with (
-        http_server(sandbox) as url,
-        httpx2.AsyncClient(auth=provider(url, person, storage), timeout=30) as http,
-        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
-    ):
+    async with signed_in(sandbox, person, storage) as (_, client):
         with anyio.fail_after(30):
             ok(await call(client, "ensure_connection"))
             first = storage.tokens
