@@ -113,13 +113,12 @@ async def test_a_sandbox_that_never_finishes_starting_fails_calls_within_one_sta
 ) -> None:
     monkeypatch.setattr(sandbox_launch, "START_TIMEOUT_SECONDS", 1.0)
     launcher = SandboxLauncher(SandboxSettings())
-    request = httpx2.Request("GET", launcher.base_url)
     try:
         # Without one deadline for the whole start, each of a call's attempts would wait the full timeout again.
         with anyio.fail_after(2.5):
             for _ in range(3):
                 with pytest.raises(ConnectError, match="did not finish starting within 1 s"):
-                    await launcher.wait_started(request)
+                    await launcher.wait_started()
     finally:
         held_start.release.set()
         launcher.stop()
@@ -129,11 +128,10 @@ async def test_many_calls_waiting_for_the_sandbox_leave_worker_threads_for_every
     held_start: HeldStart,
 ) -> None:
     launcher = SandboxLauncher(SandboxSettings())
-    request = httpx2.Request("GET", launcher.base_url)
     outcomes: list[str] = []
 
     async def wait() -> None:
-        await launcher.wait_started(request)
+        await launcher.wait_started()
         outcomes.append("started")
 
     try:
@@ -157,18 +155,17 @@ async def test_stopping_before_the_sandbox_was_needed_leaves_no_thread_and_fails
     launcher.stop()
     assert _thread_names() <= before
     with anyio.fail_after(5), pytest.raises(ConnectError, match="stopped"):
-        await launcher.wait_started(httpx2.Request("GET", launcher.base_url))
+        await launcher.wait_started()
 
 
 async def test_stopping_while_the_sandbox_starts_stops_it_and_leaves_no_thread(held_start: HeldStart) -> None:
     before = _thread_names()
     launcher = SandboxLauncher(SandboxSettings())
-    request = httpx2.Request("GET", launcher.base_url)
     errors: list[str] = []
 
     async def wait() -> None:
         try:
-            await launcher.wait_started(request)
+            await launcher.wait_started()
         except ConnectError as exc:
             errors.append(str(exc))
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import httpx2
 
 from clevertap_mcp.membrane.errors import ConnectError
 
@@ -82,7 +81,7 @@ class SandboxLauncher:
             self._reserved.close()
             self._settled.set()
 
-    async def wait_started(self, request: httpx2.Request) -> None:
+    async def wait_started(self) -> None:
         """Return once the sandbox listens; raise `SandboxUnavailableError` if it failed, was stopped, or did not
         start within `START_TIMEOUT_SECONDS` of the first request that needed it."""
         if not self._settled.is_set():

@@ -74,7 +74,7 @@ def _lifespan(
     async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         async with AsyncExitStack() as stack:
             api_url = settings.api_url
-            ready: Callable[[httpx2.Request], Awaitable[None]] | None = None
+            ready: Callable[[], Awaitable[None]] | None = None
             shared_url: str | None = None
             if settings.sandbox is not None and settings.sandbox_shared:
                 try:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
@@ -24,6 +24,9 @@ from clevertap_mcp.config import DEFAULT_CONFIRM_MODE, DEFAULT_MAX_TOKEN_CLIENTS
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.membrane.client import MembraneClient
 from clevertap_mcp.membrane.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from clevertap_mcp.membrane.http1 import Http1Pool
 
 # Input schemas a caller's searches showed, kept to name undeclared fields (an id and a key per action).
 MAX_REMEMBERED_SCHEMAS = 1000
@@ -133,6 +136,10 @@ class _SharedTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         return await self._inner.handle_async_request(request)
+
+    async def http1_pool(self, base_url: str) -> Http1Pool | None:
+        lookup = getattr(self._inner, "http1_pool", None)
+        return await lookup(base_url) if lookup is not None else None
 
     async def aclose(self) -> None:
         pass

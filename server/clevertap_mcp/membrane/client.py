@@ -1,8 +1,10 @@
 """The typed async client for the part of Membrane's HTTP API that the tools use (membrane-api.md).
 
-One `httpx2.AsyncClient` (one connection pool) for the client's lifetime; one method per endpoint; every request
-goes through `_send`, which adds the bearer token, applies the timeout, retries by `RetryPolicy` and maps errors
-to the tree in `errors.py`. The client knows nothing of MCP.
+One connection pool for the client's lifetime; one method per endpoint; every request goes through `_send`, which
+adds the bearer token, applies the timeout, retries by `RetryPolicy` and maps errors to the tree in `errors.py`.
+Requests go out through our lean HTTP/1.1 client (`http1.py`) when the transport is built on it, as the server's
+is, and through `httpx2.AsyncClient` when a transport of another kind is injected (tests, the in-process sandbox);
+both raise httpx2's exception types, so the mapping below serves both. The client knows nothing of MCP.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
 from clevertap_mcp import __version__
+from clevertap_mcp.deferred_transport import DeferredTransport
 from clevertap_mcp.membrane import request_ids
 from clevertap_mcp.membrane.auth import TokenSource, bearer
 from clevertap_mcp.membrane.errors import (
@@ -33,6 +36,7 @@ from clevertap_mcp.membrane.errors import (
     is_membrane_error_body,
     parse_error_body,
 )
+from clevertap_mcp.membrane.http1 import ACCEPT_ENCODING, BodyTooLarge, Http1Pool
 from clevertap_mcp.membrane.models import Action, ActionRunResult, Connection, Page, ProxyResponse, tolerant_page
 from clevertap_mcp.membrane.retry import RetryPolicy, parse_retry_after
 from clevertap_mcp.membrane.scrub import strip_credentials
@@ -80,12 +84,19 @@ class MembraneClient:
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._max_response_bytes = max_response_bytes
+        # The transport the server uses; without one, the same (doctor and contract probes test what serves).
+        transport = transport if transport is not None else DeferredTransport()
+        headers = {"membrane-api-version": API_VERSION, "user-agent": f"clevertap-mcp/{__version__}"}
         self._http = httpx2.AsyncClient(
             transport=transport,
             timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
-            headers={"membrane-api-version": API_VERSION, "user-agent": f"clevertap-mcp/{__version__}"},
+            headers=headers,
             follow_redirects=False,
         )
+        # What httpx2 would add to every request, for the lean path: its defaults, then ours.
+        self._default_headers = {"accept": "*/*", "accept-encoding": ACCEPT_ENCODING, **headers}
+        self._path_prefix = urlsplit(self.base_url).path
+        self._http1_pool = getattr(transport, "http1_pool", None)
 
     def __repr__(self) -> str:
         return f"MembraneClient(base_url={self.base_url!r}, token_source={self._tokens!r})"
@@ -288,15 +299,7 @@ class MembraneClient:
             request_headers["authorization"] = f"Bearer {await bearer(self._tokens)}"
             started = time.perf_counter()
             try:
-                request = self._http.build_request(
-                    method,
-                    url,
-                    params=query or None,
-                    content=content,
-                    headers=request_headers,
-                    timeout=read_timeout if read_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
-                )
-                reply = await self._exchange(request)
+                reply = await self._exchange(method, url, path, query, content, request_headers, read_timeout)
             except (
                 httpx2.UnsupportedProtocol,
                 httpx2.LocalProtocolError,
@@ -336,7 +339,7 @@ class MembraneClient:
                     status=0,
                     body_text="",
                 ) from None
-            except _TooLarge as exc:
+            except BodyTooLarge as exc:
                 raise ResponseTooLargeError(
                     f"Membrane's answer to {method} {log_path} (HTTP {exc.status}) is larger than "
                     f"{self._max_response_bytes // (1024 * 1024)} MiB, so it was not read",
@@ -372,24 +375,55 @@ class MembraneClient:
                 content_type=reply.headers.get("content-type", ""),
             )
 
-    async def _exchange(self, request: httpx2.Request) -> Reply:
-        """Send one request and read at most `max_response_bytes` of its body; always closes the response.
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        query: dict[str, str],
+        content: bytes | None,
+        headers: dict[str, str],
+        read_timeout: float | None,
+    ) -> Reply:
+        """Send one request and read at most `max_response_bytes` of its (decoded) body.
 
-        Streaming is what makes both limits hold: an endless body is cut off at the cap instead of filling memory,
-        and a cancelled tool call cancels this await, which closes the connection rather than leaving it reading.
+        Both paths hold both limits: an endless body is cut off at the cap instead of filling memory, and a
+        cancelled tool call cancels this await, which closes the connection rather than leaving it reading.
         """
+        pool: Http1Pool | None = await self._http1_pool(self.base_url) if self._http1_pool is not None else None
+        if pool is not None:
+            merged = dict(self._default_headers)
+            merged.update((name.lower(), value) for name, value in headers.items())
+            target = self._path_prefix + path + ("?" + urlencode(query) if query else "")
+            answer = await pool.exchange(
+                method,
+                target,
+                merged.items(),
+                content,
+                read_timeout=read_timeout if read_timeout is not None else self._timeout,
+                max_body=self._max_response_bytes,
+            )
+            return Reply(status=answer.status, headers=answer.headers, content=answer.content)
+        request = self._http.build_request(
+            method,
+            url,
+            params=query or None,
+            content=content,
+            headers=headers,
+            timeout=read_timeout if read_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
+        )
         response = await self._http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self._max_response_bytes:
-                raise _TooLarge(response.status_code)
+                raise BodyTooLarge(response.status_code)
             chunks: list[bytes] = []
             size = 0
             # Decoded bytes are counted, so a small gzip bomb cannot slip past the cap.
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self._max_response_bytes:
-                    raise _TooLarge(response.status_code)
+                    raise BodyTooLarge(response.status_code)
                 chunks.append(chunk)
         finally:
             # Shielded: when the tool call is cancelled, the connection must still be released, not leaked.
@@ -460,12 +494,6 @@ def _describe_transport_error(exc: httpx2.TransportError) -> str:
     if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError):
         return f"{type(exc).__name__}: the connection closed mid-answer"
     return type(exc).__name__
-
-
-class _TooLarge(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 @dataclass(frozen=True)
