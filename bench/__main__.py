@@ -1,7 +1,7 @@
 """`python -m bench`: every benchmark side by side with its floor; a table on stdout, JSON in bench/results/.
 
 Options: --quick (fewer rounds, for a smoke run), --only NAME[,NAME] (cold_start, per_call, concurrency, context,
-memory, http_throughput). A full run writes bench/results/latest.{json,md}; a quick or partial one, partial.{json,md}.
+memory, http_throughput, membrane_client). A full run writes bench/results/latest.{json,md}; a quick or partial one, partial.{json,md}.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import Any
 
-from bench import coldstart, concurrency, context, http_throughput, memory, percall, report
+from bench import coldstart, concurrency, context, http_throughput, membrane_client, memory, percall, report
 from bench.sandbox_process import SandboxProcess
 
-SECTIONS = ("cold_start", "per_call", "concurrency", "context", "memory", "http_throughput")
+SECTIONS = ("cold_start", "per_call", "concurrency", "context", "memory", "http_throughput", "membrane_client")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if "http_throughput" in only:
         print("HTTP throughput …", file=sys.stderr)
         results["http_throughput"] = http_throughput.run(rounds["bursts"] // 2 or 1, 400 if args.quick else 2000)
+    if "membrane_client" in only:
+        print("Membrane client …", file=sys.stderr)
+        results["membrane_client"] = membrane_client.run(rounds["bursts"] // 2 or 1, 300 if args.quick else 2000)
     results["machine"] = report.machine()
     # Only a full measurement of every section, side by side, is "latest"; a partial or quick run must not replace it.
     complete = set(only) == set(SECTIONS) and not args.quick

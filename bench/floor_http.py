@@ -14,8 +14,9 @@ server: MCPServer = MCPServer(name="floor")
 
 
 @server.tool()
-def echo(text: str) -> str:
+async def echo(text: str) -> str:
     """Return the text."""
+    # Async, as ours are: the SDK runs a sync tool on a worker thread, a hop that would make the floor dearer.
     return text
 
 

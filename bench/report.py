@@ -142,6 +142,20 @@ def table(results: dict[str, Any]) -> str:
                     _met(cpu["median"] <= 1.5),
                 )
             )
+    client = results.get("membrane_client")
+    if client:
+        lean, httpx2 = client["cpu_us_per_request"]["lean"], client["cpu_us_per_request"]["httpx2"]
+        ratio = client["lean_to_httpx2"]
+        rows.append(
+            (
+                "Membrane client, one request (µs CPU)",
+                f"{lean['median']:.0f} ({lean['p25']:.0f}–{lean['p75']:.0f})",
+                f"{httpx2['median']:.0f} httpx2",
+                f"{ratio['median']:.2f}× ({ratio['p25']:.2f}–{ratio['p75']:.2f})",
+                "< 1×",
+                _met(ratio["median"] < 1),
+            )
+        )
     conc = results.get("concurrency")
     if conc:
         wall = conc["wall_ms"]
