@@ -233,6 +233,16 @@ async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
     assert script.connections == 2
 
 
+async def test_a_connection_idle_past_the_keepalive_expiry_is_closed_not_reused() -> None:
+    async with raw_server(replying(ok())) as (url, script):
+        pool = Http1Pool(url, connect_timeout=5, keepalive_expiry=0.0)
+        await get(pool)
+        await get(pool)
+        assert pool._open == 1  # pyright: ignore[reportPrivateUsage]
+        await pool.aclose()
+    assert script.connections == 2
+
+
 async def test_connection_close_or_http_1_0_is_honoured() -> None:
     async with raw_server(replying(ok(b"a", "connection: close"), ok(b"b").replace(b"HTTP/1.1", b"HTTP/1.0"))) as (
         url,
@@ -370,6 +380,34 @@ async def test_a_full_pool_makes_a_request_wait_and_gives_up_with_a_pool_timeout
         await pool.aclose()
     assert sorted(answers) == [b"/held", b"/third"]
     assert script.connections == 1
+
+
+async def test_after_a_burst_at_most_twenty_connections_stay_open_for_reuse() -> None:
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def burst(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.line.startswith("GET /burst"):
+            if sum(r.line.startswith("GET /burst") for r in script.requests) == 30:
+                arrived.set()
+            await release.wait()
+        writer.write(ok())
+        await writer.drain()
+        return True
+
+    async with raw_server(burst) as (url, script):
+        pool = Http1Pool(url, connect_timeout=5)
+        answers: list[bytes] = []
+        async with anyio.create_task_group() as tg:
+            for _ in range(30):
+                tg.start_soon(_append, answers, get(pool, "/burst"))
+            with anyio.fail_after(5):
+                await arrived.wait()
+            release.set()
+        assert len(answers) == 30
+        assert (len(pool._idle), pool._open) == (20, 20)  # pyright: ignore[reportPrivateUsage]
+        await get(pool, "/after")
+        await pool.aclose()
+    assert script.connections == 30
 
 
 async def _append(answers: list[bytes], reading: Awaitable[bytes]) -> None:

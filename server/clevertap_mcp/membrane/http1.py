@@ -34,6 +34,8 @@ MAX_HEAD_BYTES = 64 * 1024
 # to close is not reused, so a write rarely meets a closed socket and a request that changes data is not put at risk.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
 MAX_CONNECTIONS = 100
+# Idle connections kept for reuse (httpx2 keeps as many): after a burst, the rest are closed, not held open.
+MAX_IDLE_CONNECTIONS = 20
 # What an httpx2 client sending through `Http1Transport` may receive (sign-in and OAuth answers are a few KB).
 MAX_TRANSPORT_BODY_BYTES = 64 * 1024 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
@@ -144,7 +146,7 @@ class Http1Pool:
         if self.scheme == "https" and self._ssl is None:
             self._ssl = httpx2.create_ssl_context()
             self._ssl.set_alpn_protocols(["http/1.1"])
-        self._idle: list[_Connection] = []
+        self._idle: deque[_Connection] = deque()  # the most recently used last
         self._open = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._closed = False
@@ -245,8 +247,11 @@ class Http1Pool:
         return connection
 
     def _release(self, connection: _Connection, reusable: bool) -> None:
-        if reusable and not self._closed and connection.reusable():
-            connection.idle_since = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        while self._idle and now - self._idle[0].idle_since >= self._expiry:
+            self._drop(self._idle.popleft())  # expired while the newer ones were reused
+        if reusable and not self._closed and connection.reusable() and len(self._idle) < MAX_IDLE_CONNECTIONS:
+            connection.idle_since = now
             self._idle.append(connection)
         else:
             self._drop(connection)
