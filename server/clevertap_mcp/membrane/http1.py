@@ -22,6 +22,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -34,8 +35,6 @@ MAX_HEAD_BYTES = 64 * 1024
 # to close is not reused, so a write rarely meets a closed socket and a request that changes data is not put at risk.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
 MAX_CONNECTIONS = 100
-# Idle connections kept for reuse (httpx2 keeps as many): after a burst, the rest are closed, not held open.
-MAX_IDLE_CONNECTIONS = 20
 # What an httpx2 client sending through `Http1Transport` may receive (sign-in and OAuth answers are a few KB).
 MAX_TRANSPORT_BODY_BYTES = 64 * 1024 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
@@ -146,9 +145,13 @@ class Http1Pool:
         if self.scheme == "https" and self._ssl is None:
             self._ssl = httpx2.create_ssl_context()
             self._ssl.set_alpn_protocols(["http/1.1"])
+        # Every released connection is kept for reuse (a cap, as httpx2's 20, made a busy server reopen connections
+        # on every burst) and closed once idle for `keepalive_expiry`, by a timer, so a burst leaves nothing open.
         self._idle: deque[_Connection] = deque()  # the most recently used last
+        self._pruning: asyncio.TimerHandle | None = None
         self._open = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        # Requests waiting for a connection: each is handed a released one, or None when one was closed (room to open).
+        self._waiting: deque[asyncio.Future[_Connection | None]] = deque()
         self._closed = False
 
     @property
@@ -209,15 +212,24 @@ class Http1Pool:
                 self._drop(connection)
             if self._open < self._max:
                 break
-            waiter = loop.create_future()
+            waiter: asyncio.Future[_Connection | None] = loop.create_future()
             self._waiting.append(waiter)
             timer = loop.call_later(pool_timeout, _fail, waiter, httpx2.PoolTimeout("no free connection in time"))
             try:
-                await waiter
+                handed = await waiter
+            except BaseException:
+                # Cancelled just after a connection was handed over: give it to the next in line, not leak it.
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    given = waiter.result()
+                    if given is not None:
+                        self._release(given, reusable=True)
+                raise
             finally:
                 timer.cancel()
                 if waiter in self._waiting:
                     self._waiting.remove(waiter)
+            if handed is not None:
+                return handed
         self._open += 1
         try:
             return await self._connect()
@@ -247,19 +259,34 @@ class Http1Pool:
         return connection
 
     def _release(self, connection: _Connection, reusable: bool) -> None:
-        now = asyncio.get_running_loop().time()
-        while self._idle and now - self._idle[0].idle_since >= self._expiry:
-            self._drop(self._idle.popleft())  # expired while the newer ones were reused
-        if reusable and not self._closed and connection.reusable() and len(self._idle) < MAX_IDLE_CONNECTIONS:
-            connection.idle_since = now
+        if reusable and not self._closed and connection.reusable():
+            while self._waiting:  # straight to the next in line: under load, connections are reused, not reopened
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    waiter.set_result(connection)
+                    return
+            loop = asyncio.get_running_loop()
+            connection.idle_since = loop.time()
             self._idle.append(connection)
-        else:
-            self._drop(connection)
-        self._wake_one()
+            if self._pruning is None:
+                self._pruning = loop.call_later(self._expiry, self._prune)
+            return
+        self._drop(connection)
+
+    def _prune(self) -> None:
+        """Close the connections idle for `keepalive_expiry`; look again when the next one will be."""
+        self._pruning = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._idle and now - self._idle[0].idle_since >= self._expiry:
+            self._drop(self._idle.popleft())
+        if self._idle:
+            self._pruning = loop.call_later(self._idle[0].idle_since + self._expiry - now, self._prune)
 
     def _drop(self, connection: _Connection) -> None:
         connection.close()
         self._open -= 1
+        self._wake_one()
 
     def _wake_one(self) -> None:
         while self._waiting:
@@ -270,6 +297,9 @@ class Http1Pool:
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._pruning is not None:
+            self._pruning.cancel()
+            self._pruning = None
         while self._idle:
             self._drop(self._idle.pop())
         for waiter in self._waiting:
@@ -278,7 +308,7 @@ class Http1Pool:
         self._waiting.clear()
 
 
-def _fail(waiter: asyncio.Future[None], error: Exception) -> None:
+def _fail(waiter: asyncio.Future[Any], error: Exception) -> None:
     if not waiter.done():
         waiter.set_exception(error)
 
