@@ -353,6 +353,18 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
         await get(pool)
 
 
+async def test_a_connection_not_established_in_time_is_a_connect_timeout() -> None:
+    # A TLS handshake the server never answers (it speaks plain TCP and waits): connecting never completes.
+    async with raw_server(replying(ok())) as (url, script):
+        pool = Http1Pool(
+            url.replace("http://", "https://"), connect_timeout=30, ssl_context=ssl.create_default_context()
+        )
+        with anyio.fail_after(10), pytest.raises(httpx2.ConnectTimeout):
+            await pool.exchange("GET", "/x", [], None, read_timeout=30, max_body=100, connect_timeout=0.2)
+        await pool.aclose()
+    assert script.requests == []
+
+
 async def test_a_full_pool_makes_a_request_wait_and_gives_up_with_a_pool_timeout() -> None:
     arrived, release = asyncio.Event(), asyncio.Event()
 
@@ -387,7 +399,7 @@ async def test_a_connection_handed_to_a_request_cancelled_that_instant_goes_back
     # moment the request runs again; anyio's waits for the next await, which the in-flight test above covers.
     async with raw_server(replying(ok())) as (url, script):
         pool = Http1Pool(url, connect_timeout=5, max_connections=1)
-        held = await pool._acquire(5)  # pyright: ignore[reportPrivateUsage]
+        held = await pool._acquire(5, 5)  # pyright: ignore[reportPrivateUsage]
         waiting = asyncio.ensure_future(get(pool, "/waiting"))
         await anyio.lowlevel.checkpoint()
         assert len(pool._waiting) == 1  # pyright: ignore[reportPrivateUsage]

@@ -402,6 +402,7 @@ class MembraneClient:
                 content,
                 read_timeout=read_timeout if read_timeout is not None else self._timeout,
                 max_body=self._max_response_bytes,
+                connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self._timeout),
             )
             return Reply(status=answer.status, headers=answer.headers, content=answer.content)
         request = self._http.build_request(

@@ -168,10 +168,12 @@ class Http1Pool:
         read_timeout: float,
         max_body: int,
         decode: bool = True,
+        connect_timeout: float | None = None,
     ) -> Http1Reply:
-        """Send one request and read its whole answer: at most `max_body` bytes, gzip/deflate undone if `decode`."""
+        """Send one request and read its whole answer: at most `max_body` bytes, gzip/deflate undone if `decode`.
+        `connect_timeout` overrides the pool's for this request (clients sharing a pool may want less)."""
         request = self._encode(method, target, headers, content)
-        connection = await self._acquire(read_timeout)
+        connection = await self._acquire(read_timeout, connect_timeout or self._connect_timeout)
         reusable = False
         try:
             transport = connection.transport
@@ -199,7 +201,7 @@ class Http1Pool:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
         return head + content if content else head
 
-    async def _acquire(self, pool_timeout: float) -> _Connection:
+    async def _acquire(self, pool_timeout: float, connect_timeout: float) -> _Connection:
         loop = asyncio.get_running_loop()
         while True:
             if self._closed:
@@ -232,17 +234,17 @@ class Http1Pool:
                 return handed
         self._open += 1
         try:
-            return await self._connect()
+            return await self._connect(connect_timeout)
         except BaseException:
             self._open -= 1
             self._wake_one()
             raise
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self, connect_timeout: float) -> _Connection:
         loop = asyncio.get_running_loop()
         connection = _Connection()
         try:
-            with anyio.fail_after(self._connect_timeout):
+            with anyio.fail_after(connect_timeout):
                 await loop.create_connection(
                     lambda: connection,
                     self.host,
