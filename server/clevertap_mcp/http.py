@@ -40,7 +40,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clevertap_mcp import __version__, http_guard, logs, redaction
+from clevertap_mcp import __version__, heap, http_guard, logs, redaction
 from clevertap_mcp.config import DEFAULT_MAX_TOKEN_CLIENTS, Settings, safety_env, settings_from_env, with_safety
 from clevertap_mcp.http_auth import OAUTH_MODES, ProtectedResource
 from clevertap_mcp.server import TransportFactory, build_server
@@ -379,7 +379,9 @@ def app_from_env() -> HttpApp:
     logs.configure(http.verbosity)
     _quiet_per_request_chatter(http.verbosity)
     http_guard.configure(http)
-    return build_http_app(settings, http)
+    app = build_http_app(settings, http)
+    heap.freeze_start_up_objects()
+    return app
 
 
 @contextmanager
@@ -443,8 +445,10 @@ def serve(settings: Settings, http: HttpSettings) -> int:
                     timeout_keep_alive=http_guard.KEEP_ALIVE_TIMEOUT,
                 )
         else:
+            app = build_http_app(settings, http)
+            heap.freeze_start_up_objects()
             uvicorn.run(
-                build_http_app(settings, http),
+                app,
                 host=http.host,
                 port=http.port,
                 log_config=None,

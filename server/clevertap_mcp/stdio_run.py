@@ -23,6 +23,7 @@ import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectSendStream
 from mcp.server.stdio import stdio_server
 
+from clevertap_mcp import heap
 from clevertap_mcp.stdio_parse_errors import answering_unreadable
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def run_stdio(server: MCPServer[Any]) -> int:
 
     After a signal the process ends as soon as the lifespan has cleaned up, skipping the interpreter's teardown
     (freeing the sandbox's world object by object took most of a second on a loaded machine)."""
+    heap.freeze_start_up_objects()
     if anyio.run(_serve, server):
         logging.shutdown()
         sys.stderr.flush()
