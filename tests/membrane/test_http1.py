@@ -365,6 +365,15 @@ async def test_a_connection_not_established_in_time_is_a_connect_timeout() -> No
     assert script.requests == []
 
 
+async def test_an_httpx2_client_s_connect_timeout_holds_through_the_lean_transport() -> None:
+    async with (
+        raw_server(replying(ok())) as (url, _),
+        httpx2.AsyncClient(transport=Http1Transport(), timeout=httpx2.Timeout(30, connect=0.2)) as http,
+    ):
+        with anyio.fail_after(5), pytest.raises(httpx2.ConnectTimeout):
+            await http.get(url.replace("http://", "https://"))  # a TLS handshake the server never answers
+
+
 async def test_a_full_pool_makes_a_request_wait_and_gives_up_with_a_pool_timeout() -> None:
     arrived, release = asyncio.Event(), asyncio.Event()
 

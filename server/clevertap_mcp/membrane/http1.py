@@ -532,6 +532,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 read_timeout=read_timeout,
                 max_body=MAX_TRANSPORT_BODY_BYTES,
                 decode=False,
+                connect_timeout=timeouts.get("connect"),
             )
         except BodyTooLarge:
             raise httpx2.ReadError(f"the answer is larger than {MAX_TRANSPORT_BODY_BYTES >> 20} MiB") from None
