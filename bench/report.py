@@ -34,6 +34,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _spread(summary: dict[str, Any], spec: str, unit: str = "") -> str:
+    """`median (p25–p75)` of a summary (stats.Summary.to_json), formatted by `spec`; `unit` follows the median."""
+    median, low, high = (format(summary[key], spec) for key in ("median", "p25", "p75"))
+    return f"{median}{unit} ({low}–{high})"
+
+
 def _met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
@@ -90,9 +96,9 @@ def table(results: dict[str, Any]) -> str:
             rows.append(
                 (
                     f"Cold start, {name} (ms)",
-                    f"{entry['ms']['median']:.0f} ({entry['ms']['p25']:.0f}–{entry['ms']['p75']:.0f})",
+                    _spread(entry["ms"], ".0f"),
                     f"{floor['median']:.0f} bare MCPServer",
-                    f"{ratio['median']:.2f}× ({ratio['p25']:.2f}–{ratio['p75']:.2f})",
+                    _spread(ratio, ".2f", "×"),
                     "≤ 1.10×",
                     _met(ratio["median"] <= 1.10),
                 )
@@ -108,7 +114,7 @@ def table(results: dict[str, Any]) -> str:
                     f"Per call, {tool} (ms)",
                     f"{ms[tool]['median']:.2f}",
                     f"{ms[direct]['median']:.2f} HTTP + {trivial:.2f} trivial tool",
-                    f"overhead {over['median']:+.2f} ms ({over['p25']:+.2f}–{over['p75']:+.2f})",
+                    f"overhead {_spread(over, '+.2f', ' ms')}",
                     "≤ 1.5 ms",
                     _met(over["median"] <= 1.5),
                 )
@@ -121,9 +127,9 @@ def table(results: dict[str, Any]) -> str:
             rows.append(
                 (
                     f"HTTP, {throughput['concurrent']} concurrent, {name} (calls/s)",
-                    f"{rate['median']:.0f} ({rate['p25']:.0f}–{rate['p75']:.0f})",
+                    _spread(rate, ".0f"),
                     f"{floor_rate:.0f} bare MCPServer over stateless HTTP",
-                    f"per call {ratio['median']:.2f}× ({ratio['p25']:.2f}–{ratio['p75']:.2f}); "
+                    f"per call {_spread(ratio, '.2f', '×')}; "
                     f"{throughput['scaling_vs_one_worker'][name]['median']:.2f}× one worker's rate",
                     "≤ 1.5×",
                     _met(ratio["median"] <= 1.5),
@@ -137,7 +143,7 @@ def table(results: dict[str, Any]) -> str:
                     f"HTTP, {throughput['concurrent']} concurrent, {name} (server CPU ms per call)",
                     f"{ours:.2f}",
                     f"{floor_cpu:.2f} bare MCPServer",
-                    f"{cpu['median']:.2f}× ({cpu['p25']:.2f}–{cpu['p75']:.2f})",
+                    _spread(cpu, ".2f", "×"),
                     "≤ 1.5×",
                     _met(cpu["median"] <= 1.5),
                 )
@@ -149,9 +155,9 @@ def table(results: dict[str, Any]) -> str:
         rows.append(
             (
                 "Membrane client, one request (µs CPU)",
-                f"{lean['median']:.0f} ({lean['p25']:.0f}–{lean['p75']:.0f})",
+                _spread(lean, ".0f"),
                 f"{httpx2['median']:.0f} httpx2",
-                f"{ratio['median']:.2f}× ({ratio['p25']:.2f}–{ratio['p75']:.2f})",
+                _spread(ratio, ".2f", "×"),
                 "< 1×",
                 _met(ratio["median"] < 1),
             )
@@ -163,7 +169,7 @@ def table(results: dict[str, Any]) -> str:
         rows.append(
             (
                 f"{conc['in_flight']} calls in flight, upstream {conc['upstream_ms']:.0f} ms (wall ms)",
-                f"{wall['median']:.0f} ({wall['p25']:.0f}–{wall['p75']:.0f})",
+                _spread(wall, ".0f"),
                 f"{conc['upstream_ms']:.0f}; bare MCPServer, 64 × await 200 ms: {conc['floor_wall_ms']['median']:.0f}",
                 f"{conc['ratio_to_upstream']:.2f}× upstream; {conc['ratio_to_floor']['median']:.2f}× floor",
                 "≤ 1.5×",
@@ -173,7 +179,7 @@ def table(results: dict[str, Any]) -> str:
         rows.append(
             (
                 "Fast call sent behind 63 slow ones (ms)",
-                f"{fast['median']:.0f} ({fast['p25']:.0f}–{fast['p75']:.0f})",
+                _spread(fast, ".0f"),
                 f"{conc['upstream_ms']:.0f} (a slow call)",
                 f"{fast['median'] / conc['upstream_ms']:.2f}×",
                 "< 1× (not queued)",

@@ -15,13 +15,12 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
-from hostcheck.common import npm_binary, report, served
+from hostcheck.common import Outcome, npm_binary, report, served
 from hostcheck.fake_anthropic import ScriptedModel, Step
 
 PACKAGE, VERSION = "@anthropic-ai/claude-code", "2.1.328"
@@ -32,15 +31,6 @@ RUN_TIMEOUT_SECONDS = 180
 
 def mcp(tool: str) -> str:
     return f"mcp__{SERVER}__{tool}"
-
-
-@dataclass
-class Outcome:
-    received: list[dict[str, Any]]  # per step: the tool results the model got back
-    request_bytes: list[int]  # per main-agent request, as sent to the model
-    tool_definition_bytes: int
-    exit_code: int
-    final: str
 
 
 def connect_page(results: list[dict[str, Any]]) -> None:
@@ -148,11 +138,6 @@ def run() -> Outcome:
 def check(outcome: Outcome) -> list[str]:
     """What went wrong, step by step; empty when the flow went as scripted."""
     problems: list[str] = []
-    got = [turn["results"] for turn in outcome.received]
-
-    def result(step: int) -> dict[str, Any]:
-        return got[step][0] if step < len(got) and got[step] else {"text": "", "is_error": None}
-
     expect: list[tuple[int, str, bool]] = [
         (2, "CLIENT_ACTION_REQUIRED", False),  # the link, shown to the model
         (3, '"state":"READY"', False),
@@ -162,10 +147,10 @@ def check(outcome: Outcome) -> list[str]:
         (7, "Refused before sending", True),
     ]
     for step, needle, is_error in expect:
-        seen = result(step)
+        seen = outcome.result(step)
         if needle not in seen["text"] or seen["is_error"] is not is_error:
             problems.append(f"step {step}: expected {needle!r} (is_error={is_error}), got {seen}")
-    if "127.0.0.1" not in result(2)["text"]:
+    if "127.0.0.1" not in outcome.result(2)["text"]:
         problems.append("step 2: the connect link did not reach the model")
     if outcome.exit_code != 0:
         problems.append(f"claude exited {outcome.exit_code}")
@@ -181,7 +166,7 @@ def main() -> int:
         "host": f"claude-code {VERSION}",
         "request_bytes": outcome.request_bytes,
         "tool_definition_bytes": outcome.tool_definition_bytes,
-        "received_text_bytes": [sum(len(r["text"]) for r in t["results"]) for t in outcome.received],
+        "received_text_bytes": outcome.received_text_bytes(),
     }
     return report("claude-code", "claude-code", figures, problems)
 

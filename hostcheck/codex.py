@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hostcheck.claude_code import Outcome, connect_page, connection_id
-from hostcheck.common import ROOT, npm_binary, report, served
+from hostcheck.claude_code import connect_page, connection_id
+from hostcheck.common import ROOT, Outcome, npm_binary, report, served
 from hostcheck.fake_anthropic import Step
 from hostcheck.fake_responses import ScriptedResponses
 
@@ -82,10 +82,9 @@ def run() -> Outcome:
 
 def check(outcome: Outcome) -> list[str]:
     problems: list[str] = []
-    got = [turn["results"] for turn in outcome.received]
 
     def text(step: int) -> str:
-        return got[step][0]["text"] if step < len(got) and got[step] else ""
+        return outcome.result(step)["text"]
 
     expect = [
         (1, "CLIENT_ACTION_REQUIRED"),
@@ -99,7 +98,7 @@ def check(outcome: Outcome) -> list[str]:
     for step, needle in expect:
         if needle not in text(step):
             problems.append(f"step {step}: expected {needle!r}, got {text(step)[:300]!r}")
-    if "requires approval" in json.dumps(got):
+    if "requires approval" in json.dumps([turn["results"] for turn in outcome.received]):
         problems.append("a call was refused for approval")
     if outcome.exit_code != 0:
         problems.append(f"codex exited {outcome.exit_code}")
@@ -115,7 +114,7 @@ def main() -> int:
         "host": f"codex {VERSION}",
         "request_bytes": outcome.request_bytes,
         "tool_definition_bytes": outcome.tool_definition_bytes,
-        "received_text_bytes": [sum(len(r["text"]) for r in t["results"]) for t in outcome.received],
+        "received_text_bytes": outcome.received_text_bytes(),
     }
     return report("codex", "codex", figures, problems)
 

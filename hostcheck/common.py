@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,26 @@ def served(app: Any) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@dataclass
+class Outcome:
+    """What a CLI host's run showed the scripted model, and how the host ended."""
+
+    received: list[dict[str, Any]]  # per step: the tool results the model got back
+    request_bytes: list[int]  # per main-agent request, as sent to the model
+    tool_definition_bytes: int
+    exit_code: int
+    final: str
+
+    def result(self, step: int) -> dict[str, Any]:
+        """The first tool result the model got at `step`; an empty one when it got none."""
+        results: list[dict[str, Any]] = self.received[step]["results"] if step < len(self.received) else []
+        return results[0] if results else {"text": "", "is_error": None}
+
+    def received_text_bytes(self) -> list[int]:
+        turns: list[list[dict[str, Any]]] = [turn["results"] for turn in self.received]
+        return [sum(len(result["text"]) for result in results) for results in turns]
 
 
 def report(host: str, label: str, figures: dict[str, Any], problems: list[str]) -> int:

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hostcheck.claude_code import Outcome, connect_page, connection_id
-from hostcheck.common import npm_binary, report, served
+from hostcheck.claude_code import connect_page, connection_id
+from hostcheck.common import Outcome, npm_binary, report, served
 from hostcheck.fake_anthropic import Step
 from hostcheck.fake_gemini import ScriptedGemini
 
@@ -98,11 +98,6 @@ def run() -> Outcome:
 
 def check(outcome: Outcome) -> list[str]:
     problems: list[str] = []
-    got = [turn["results"] for turn in outcome.received]
-
-    def result(step: int) -> dict[str, Any]:
-        return got[step][0] if step < len(got) and got[step] else {"text": "", "is_error": None}
-
     expect = [
         (1, "CLIENT_ACTION_REQUIRED", False),
         (1, "http://127.0.0.1:", False),
@@ -113,7 +108,7 @@ def check(outcome: Outcome) -> list[str]:
         (6, "Refused before sending", True),
     ]
     for step, needle, is_error in expect:
-        seen = result(step)
+        seen = outcome.result(step)
         if needle not in seen["text"] or seen["is_error"] is not is_error:
             problems.append(f"step {step}: expected {needle!r} (is_error={is_error}), got {str(seen)[:300]}")
     if outcome.exit_code != 0:
@@ -129,7 +124,7 @@ def main() -> int:
     figures = {
         "host": f"gemini-cli {VERSION}",
         "request_bytes": outcome.request_bytes,
-        "received_text_bytes": [sum(len(r["text"]) for r in t["results"]) for t in outcome.received],
+        "received_text_bytes": outcome.received_text_bytes(),
     }
     return report("gemini", "gemini", figures, problems)
 

@@ -153,6 +153,15 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+# A sandbox clock and a campaign whose event window ends that day: the confirmation and preview tests' write.
+CLOCK = 1767607200  # 2026-01-05 10:00 UTC
+CAMPAIGN: dict[str, Any] = {
+    "name": "Spring sale",
+    "target_mode": "push",
+    "content": {"title": "Hi", "body": "20% off today"},
+    "when": "now",
+    "where": {"event_name": "App Launched", "from": 20251201, "to": 20260105},
+}
 FAKE_API_URL = "http://membrane.test"
 FAKE_CONNECTION: dict[str, Any] = {
     "id": "conn_1",

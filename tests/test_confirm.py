@@ -23,21 +23,13 @@ from clevertap_mcp import confirm, policy
 from clevertap_mcp.config import ConfirmMode, Settings, SettingsError, with_safety
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import call, control, demo_token, error_text, mcp_client, ok
+from helpers import CAMPAIGN, CLOCK, call, control, demo_token, error_text, mcp_client, ok
 from leakcheck import WRITTEN
 
 pytestmark = pytest.mark.anyio
 
 ERAS = ["legacy", "auto"]  # handshake era (elicitation/create) and 2026-07-28 (InputRequiredResult)
-CLOCK = 1767607200  # 2026-01-05 10:00 UTC
 DELETE = {"action_id": "delete-user-profile", "input": {"identity": ["u-1", "u-2"]}}
-CAMPAIGN = {
-    "name": "Spring sale",
-    "target_mode": "push",
-    "content": {"title": "Hi", "body": "20% off today"},
-    "when": "now",
-    "where": {"event_name": "App Launched", "from": 20251201, "to": 20260105},
-}
 
 
 class User:

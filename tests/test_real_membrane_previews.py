@@ -13,19 +13,11 @@ from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult
 from clevertap_mcp.membrane.auth import StaticToken
 from clevertap_mcp.sandbox.server import SandboxServer
 
-from helpers import FAKE_API_URL, FakeMembrane, call, control, demo_token, error_text, mcp_client, ok
+from helpers import CAMPAIGN, CLOCK, FAKE_API_URL, FakeMembrane, call, control, demo_token, error_text, mcp_client, ok
 
 pytestmark = pytest.mark.anyio
 
 READINGS = ["declared", "undeclared"]
-CLOCK = 1767607200  # 2026-01-05 10:00 UTC
-CAMPAIGN: dict[str, Any] = {
-    "name": "Spring sale",
-    "target_mode": "push",
-    "content": {"title": "Hi", "body": "20% off today"},
-    "when": "now",
-    "where": {"event_name": "App Launched", "from": 20251201, "to": 20260105},
-}
 
 
 class User:

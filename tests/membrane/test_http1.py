@@ -79,6 +79,18 @@ def replying(*answers: bytes) -> Answer:
     return answer
 
 
+def cut_short_on_first(connections: int, *, then: bytes) -> Answer:
+    """On its first `connections` connections, an answer cut off mid-body and the connection closed; `then` after."""
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> bool:
+        cut = request.connection <= connections
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part" if cut else then)
+        await writer.drain()
+        return not cut
+
+    return answer
+
+
 @asynccontextmanager
 async def raw_server(answer: Answer, *, tls: ssl.SSLContext | None = None) -> AsyncGenerator[tuple[str, Script]]:
     script = Script()
@@ -284,16 +296,7 @@ async def test_interim_answers_are_skipped_and_bodyless_answers_keep_the_connect
 
 
 async def test_a_server_that_closes_mid_answer_is_a_protocol_error_and_the_next_request_is_clean() -> None:
-    async def cut(request: Request, writer: asyncio.StreamWriter) -> bool:
-        if request.connection == 1:
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part")
-            await writer.drain()
-            return False
-        writer.write(ok(b"whole"))
-        await writer.drain()
-        return True
-
-    async with raw_server(cut) as (url, _):
+    async with raw_server(cut_short_on_first(1, then=ok(b"whole"))) as (url, _):
         pool = Http1Pool(url, connect_timeout=5)
         with pytest.raises(httpx2.RemoteProtocolError):
             await get(pool)
@@ -541,16 +544,7 @@ async def test_the_lean_path_sends_what_httpx2_sends() -> None:
 
 
 async def test_through_the_client_a_lost_write_answer_is_not_resent_and_a_lost_read_is() -> None:
-    async def cut_first_two(request: Request, writer: asyncio.StreamWriter) -> bool:
-        if request.connection <= 2:
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{")
-            await writer.drain()
-            return False
-        writer.write(ok(b'{"id":"a1","name":"A","key":"a"}'))
-        await writer.drain()
-        return True
-
-    async with raw_server(cut_first_two) as (url, script):
+    async with raw_server(cut_short_on_first(2, then=ok(b'{"id":"a1","name":"A","key":"a"}'))) as (url, script):
         client = membrane(url)
         with pytest.raises(ResponseLostError):
             await client.run_action("a1", {}, connection_id="c1")

@@ -283,7 +283,6 @@ class MembraneClient:
         read_timeout: float | None = None,
         proxied: bool = False,
     ) -> Reply:
-        url = self.base_url + path
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None and v != ""}
         request_headers = dict(headers or {})
         if json_body is not None:
@@ -299,7 +298,7 @@ class MembraneClient:
             request_headers["authorization"] = f"Bearer {await bearer(self._tokens)}"
             started = time.perf_counter()
             try:
-                reply = await self._exchange(method, url, path, query, content, request_headers, read_timeout)
+                reply = await self._exchange(method, path, query, content, request_headers, read_timeout)
             except (
                 httpx2.UnsupportedProtocol,
                 httpx2.LocalProtocolError,
@@ -378,7 +377,6 @@ class MembraneClient:
     async def _exchange(
         self,
         method: str,
-        url: str,
         path: str,
         query: dict[str, str],
         content: bytes | None,
@@ -407,7 +405,7 @@ class MembraneClient:
             return Reply(status=answer.status, headers=answer.headers, content=answer.content)
         request = self._http.build_request(
             method,
-            url,
+            self.base_url + path,
             params=query or None,
             content=content,
             headers=headers,

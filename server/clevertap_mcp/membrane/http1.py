@@ -94,7 +94,8 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(httpx2.ReadTimeout("no answer in time"))
 
     async def fill(self, read_timeout: float) -> None:
-        """Wait until more bytes arrive or the server closes; ReadTimeout after `read_timeout` seconds of silence."""
+        """Wait until more bytes arrive or the server closes; ReadTimeout after `read_timeout` seconds of silence, and
+        RemoteProtocolError if the server had already closed (so readers that need more bytes just call this)."""
         if self.closed:
             raise httpx2.RemoteProtocolError("the server closed the connection mid-answer")
         loop = asyncio.get_running_loop()
@@ -153,10 +154,6 @@ class Http1Pool:
         # Requests waiting for a connection: each is handed a released one, or None when one was closed (room to open).
         self._waiting: deque[asyncio.Future[_Connection | None]] = deque()
         self._closed = False
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return (self.scheme, self.host, self.port)
 
     async def exchange(
         self,
@@ -351,8 +348,6 @@ async def _read_reply(
             if length > max_body:
                 raise BodyTooLarge(status)
             while len(buffer) < length:
-                if connection.closed:
-                    raise httpx2.RemoteProtocolError("the server closed the connection mid-answer")
                 await connection.fill(read_timeout)
             body = bytes(buffer[:length])
             del buffer[:length]
@@ -417,8 +412,6 @@ async def _read_chunked(connection: _Connection, read_timeout: float, max_body: 
         if size_so_far > max_body:
             raise BodyTooLarge(status)
         while len(buffer) < size + 2:
-            if connection.closed:
-                raise httpx2.RemoteProtocolError("the server closed the connection mid-answer")
             await connection.fill(read_timeout)
         if not buffer.startswith(b"\r\n", size):
             raise httpx2.RemoteProtocolError("a chunk of the answer is not followed by CRLF")
@@ -439,8 +432,6 @@ async def _find(connection: _Connection, needle: bytes, read_timeout: float) -> 
             return index
         if len(buffer) > MAX_HEAD_BYTES:
             raise httpx2.RemoteProtocolError("the answer has an over-long line")
-        if connection.closed:
-            raise httpx2.RemoteProtocolError("the server closed the connection mid-answer")
         await connection.fill(read_timeout)
 
 
@@ -500,7 +491,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._pools: dict[tuple[str, str, int], Http1Pool] = {}
 
     async def http1_pool(self, base_url: str) -> Http1Pool | None:
-        return self._pool(base_url)
+        return self._pool(base_url)  # asked on every request: urlsplit caches what it parsed
 
     def _pool(self, url: str) -> Http1Pool:
         parts = urlsplit(url)
